@@ -1,0 +1,1 @@
+"""Plumbing shared by the lessons: reading images, flags, figures, quiet TensorFlow."""

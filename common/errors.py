@@ -1,0 +1,20 @@
+"""Errors a student can act on: one line on stderr, exit code 2, no traceback."""
+
+import sys
+
+
+class LessonError(Exception):
+    """Bad input the student can fix; the message is the one line they see."""
+
+
+def run_lesson(main):
+    """Call main() and turn a LessonError into one stderr line and exit code 2."""
+    try:
+        code = main()
+    except LessonError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(code or 0)

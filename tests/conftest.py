@@ -1,0 +1,79 @@
+"""Shared test plumbing: run a lesson as a subprocess exactly as a student would."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def run_script(script, *args, env=None, timeout=600, cwd=ROOT):
+    """Run `python script args...` headless; return the CompletedProcess (text mode)."""
+    full_env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONUNBUFFERED": "1"}
+    full_env.pop("DISPLAY", None)
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, str(ROOT / script), *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        cwd=cwd,
+    )
+
+
+def assert_clean_error(result):
+    """A bad input gives exit code 2 and one clear line on stderr, without a traceback."""
+    assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: "), lines
+
+
+def read_json(path):
+    """Load a lesson's JSON of results."""
+    return json.loads(Path(path).read_text())
+
+
+@pytest.fixture
+def bad_inputs(tmp_path):
+    """Paths a student might pass by mistake, keyed by what is wrong with them."""
+    import cv2
+    import numpy as np
+
+    not_image = tmp_path / "notes.txt"
+    not_image.write_text("this is not an image\n")
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    good = np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (64, 1))
+    ok, jpeg = cv2.imencode(".jpg", good)
+    truncated_jpg = tmp_path / "truncated.jpg"
+    truncated_jpg.write_bytes(jpeg.tobytes()[: len(jpeg) // 2])
+    ok, png = cv2.imencode(".png", good)
+    truncated_png = tmp_path / "truncated.png"
+    truncated_png.write_bytes(png.tobytes()[: len(png) // 2])
+    tiny = tmp_path / "tiny.png"
+    cv2.imwrite(str(tiny), good[:2, :2])
+    return {
+        "missing": tmp_path / "does-not-exist.png",
+        "directory": tmp_path,
+        "not an image": not_image,
+        "empty": empty,
+        "truncated jpeg": truncated_jpg,
+        "truncated png": truncated_png,
+        "smaller than the kernel": tiny,
+    }
+
+
+@pytest.fixture
+def unwritable_dir(tmp_path):
+    """A path where an output folder can't be created: below a regular file."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    return blocker / "outputs"
