@@ -74,7 +74,9 @@ def main(argv=None):
     diff_zero_border = float(np.abs(output_image - zero_border).max())
     print(f"Keras output: {output_images.shape}, computed in {keras_ms:.0f} ms")
     print(f"max |Keras - OpenCV| inside the image:     {diff_interior:.2e}")
-    print(f"max |Keras - OpenCV| on the 1-pixel border: {diff_border:.1f}  (reflect vs zero padding)")
+    print(
+        f"max |Keras - OpenCV| on the 1-pixel border: {diff_border:.1f}  (reflect vs zero padding)"
+    )
     print(f"with OpenCV's BORDER_CONSTANT (zeros) too:  {diff_zero_border:.2e} everywhere")
     print("both compute correlation (no kernel flip), so the slide's kernel goes in as written")
 

@@ -88,12 +88,13 @@ def read_batch(path):
         with open(path, "rb") as f:
             batch = _RestrictedUnpickler(f, encoding="bytes").load()
     except pickle.UnpicklingError as error:
-        raise LessonError(f"{path} is not a CIFAR-10 batch file ({error})")
+        raise LessonError(f"{path} is not a CIFAR-10 batch file ({error})") from None
     except OSError as error:
-        raise LessonError(f"cannot read {path}: {error.strerror or error}")
+        raise LessonError(f"cannot read {path}: {error.strerror or error}") from None
     except Exception as error:  # truncated or garbage files raise many kinds of errors
         name = type(error).__name__
-        raise LessonError(f"{path} is broken or not a CIFAR-10 batch file ({name}: {error})")
+        message = f"{path} is broken or not a CIFAR-10 batch file ({name}: {error})"
+        raise LessonError(message) from None
     if not isinstance(batch, dict):
         raise LessonError(f"{path} is not a CIFAR-10 batch file (no dictionary inside)")
     batch = {k.decode("utf-8") if isinstance(k, bytes) else k: v for k, v in batch.items()}
@@ -101,11 +102,11 @@ def read_batch(path):
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2:
         raise LessonError(f"{path} has no uint8 'data' array of shape (N, 3072)")
     if data.shape[1] != 3 * 32 * 32:
-        raise LessonError(f"{path}: 'data' has {data.shape[1]} values per image, not 3072")
+        raise LessonError(f"{path}: 'data' has {data.shape[1]} values an image, not 3072")
     try:
         labels = np.asarray(labels, dtype=np.int64).reshape(-1)
     except (TypeError, ValueError):
-        raise LessonError(f"{path} has no list of integer 'labels'")
+        raise LessonError(f"{path} has no list of integer 'labels'") from None
     if len(labels) != len(data):
         raise LessonError(f"{path} has {len(data)} images but {len(labels)} labels")
     if len(labels) and (labels.min() < 0 or labels.max() >= len(CLASS_NAMES)):
@@ -148,7 +149,7 @@ def load_cifar10(data_dir=None):
         (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
     except Exception as error:  # no network, a proxy, a half-downloaded file, a bad hash...
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise LessonError(f"could not download CIFAR-10 ({reason[:120]}); {HOW_TO_GET}")
+        raise LessonError(f"could not download CIFAR-10 ({reason[:120]}); {HOW_TO_GET}") from None
     return (x_train, y_train.reshape(-1).astype(np.int64)), (
         x_test,
         y_test.reshape(-1).astype(np.int64),

@@ -39,7 +39,9 @@ def make_parser(doc, *, image=False, epochs=None, batch_size=None, seed=0):
         help="where figures and the JSON of results go (default: outputs/)",
     )
     parser.add_argument(
-        "--no-show", action="store_true", help="save figures without opening a window (default: off)"
+        "--no-show",
+        action="store_true",
+        help="save figures without opening a window (default: off)",
     )
     parser.add_argument(
         "--verbose",
