@@ -41,7 +41,7 @@ def make_parser(doc, *, image=False, epochs=None, batch_size=None, seed=0):
     parser.add_argument(
         "--no-show",
         action="store_true",
-        help="save figures without opening a window (default: off)",
+        help="save figures, open no window (default: off)",
     )
     parser.add_argument(
         "--verbose",

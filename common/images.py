@@ -30,7 +30,7 @@ def _check_not_truncated(data, path):
         with Image.open(io.BytesIO(data)) as img:
             img.load()
     except OSError as error:
-        raise LessonError(f"{path} is a broken or truncated JPEG ({error})")
+        raise LessonError(f"{path} is a broken or truncated JPEG ({error})") from None
 
 
 def _to_gray_0_255(pixels):
@@ -65,7 +65,7 @@ def read_gray(path=None, *, min_size=3, max_side=DEFAULT_MAX_SIDE):
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise LessonError(f"cannot read {path}: {error.strerror or error}")
+        raise LessonError(f"cannot read {path}: {error.strerror or error}") from None
     if not data:
         raise LessonError(f"{path} is empty (0 bytes)")
     pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)

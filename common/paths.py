@@ -20,7 +20,8 @@ def prepare_output_dir(path):
         with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
             pass
     except OSError as error:
-        raise LessonError(f"cannot write to output folder {path}: {error.strerror or error}")
+        reason = error.strerror or error
+        raise LessonError(f"cannot write to output folder {path}: {reason}") from None
     return path
 
 
