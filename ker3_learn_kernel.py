@@ -48,6 +48,7 @@ MAX_SIDE = 256  # nine weights don't need a 24-megapixel photo: 256 px give 50,0
 QUICK_MAX_SIDE = 128
 STEPS_PER_CALL = 10  # training steps Keras runs per call of its compiled step function
 SEMINAR_EPOCHS = 15000  # the slide's model.fit(..., epochs=15000)
+QUICK_SEMINAR_EPOCHS = 300  # --quick caps the seminar's recipe for a live demo
 ERROR_SHRINK = 1e5  # the fast recipe runs long enough to shrink the weight error 10^5-fold
 
 
@@ -188,6 +189,9 @@ def main(argv=None):
     out_dir = prepare_output_dir(args.output_dir)
     if note:
         print(note)
+    if args.quick and args.recipe == "seminar" and args.epochs is None:
+        args.epochs = QUICK_SEMINAR_EPOCHS
+        print(f"--quick: the seminar's recipe is capped at {args.epochs} epochs")
     kernel = true_kernel(args.kernel, args.seed)
     x, y = make_training_pair(image, kernel)
     print(f"forgotten kernel: {args.kernel}; image {x.shape[1]}x{x.shape[0]}, standardised")
