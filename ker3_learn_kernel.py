@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 from common.cli import make_parser, positive_int
-from common.errors import run_lesson
+from common.errors import LessonError, run_lesson
 from common.figures import pyplot, save_figure, show
 from common.images import read_gray
 from common.paths import prepare_output_dir, write_json
@@ -49,6 +49,7 @@ QUICK_MAX_SIDE = 128
 STEPS_PER_CALL = 10  # training steps Keras runs per call of its compiled step function
 SEMINAR_EPOCHS = 15000  # the slide's model.fit(..., epochs=15000)
 QUICK_SEMINAR_EPOCHS = 300  # --quick caps the seminar's recipe for a live demo
+MIN_INVERSE_KAPPA = 1e-7  # flatter than this and some kernel directions are invisible
 ERROR_SHRINK = 1e5  # the fast recipe runs long enough to shrink the weight error 10^5-fold
 
 
@@ -194,6 +195,12 @@ def main(argv=None):
         print(f"--quick: the seminar's recipe is capped at {args.epochs} epochs")
     kernel = true_kernel(args.kernel, args.seed)
     x, y = make_training_pair(image, kernel)
+    big, small = curvature(x)
+    if small <= big * MIN_INVERSE_KAPPA:
+        raise LessonError(
+            f"{args.image} has too little texture to pin down 9 weights (condition number "
+            f"{big / max(small, 1e-300):.0e}); try a photo with more detail"
+        )
     print(f"forgotten kernel: {args.kernel}; image {x.shape[1]}x{x.shape[0]}, standardised")
 
     from common.tf_quiet import import_keras

@@ -206,6 +206,14 @@ def test_bad_image_gives_one_clear_line_and_exit_2(lesson, case, bad_inputs, tmp
     assert keep.read_text() == "a student's earlier result\n"  # nothing overwritten
 
 
+def test_ker3_refuses_a_flat_image_it_cannot_learn_from(tmp_path):
+    flat = tmp_path / "flat.png"
+    cv2.imwrite(str(flat), np.full((40, 40), 128, np.uint8))
+    result = run_script(LESSONS[2], "--image", flat, "--no-show", "--output-dir", tmp_path)
+    assert_clean_error(result)
+    assert "texture" in result.stderr
+
+
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_unwritable_output_folder_gives_one_clear_line(lesson, unwritable_dir):
     result = run_script(lesson, "--no-show", "--output-dir", unwritable_dir)
