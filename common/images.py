@@ -51,12 +51,8 @@ def _to_gray_0_255(pixels):
     return pixels
 
 
-def read_gray(path=None, *, min_size=3, max_side=DEFAULT_MAX_SIDE):
-    """Read an image as float32 grayscale 0..255, shape (height, width); default photo if None.
-
-    Raises LessonError with one clear line for anything a student might pass by mistake.
-    Returns (image, note) where note says how the image was shrunk, or is None.
-    """
+def _decode(path, flags):
+    """Read and decode an image file; LessonError with one clear line if that fails."""
     path = default_image_path() if path is None else Path(path)
     if not path.exists():
         raise LessonError(f"no such file: {path}")
@@ -68,16 +64,30 @@ def read_gray(path=None, *, min_size=3, max_side=DEFAULT_MAX_SIDE):
         raise LessonError(f"cannot read {path}: {error.strerror or error}") from None
     if not data:
         raise LessonError(f"{path} is empty (0 bytes)")
-    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     if pixels is None or pixels.size == 0:
         raise LessonError(f"{path} is not an image OpenCV can read (or the file is broken)")
     _check_not_truncated(data, path)
-    image = _to_gray_0_255(pixels)
-    height, width = image.shape
+    return path, pixels
+
+
+def _check_size(path, shape, min_size, why):
+    """Refuse an image smaller than min_size pixels on a side."""
+    height, width = shape[:2]
     if min(height, width) < min_size:
-        raise LessonError(
-            f"{path} is {width}x{height} pixels, smaller than the {min_size}x{min_size} kernel"
-        )
+        raise LessonError(f"{path} is {width}x{height} pixels, {why} ({min_size}x{min_size})")
+
+
+def read_gray(path=None, *, min_size=3, max_side=DEFAULT_MAX_SIDE):
+    """Read an image as float32 grayscale 0..255, shape (height, width); default photo if None.
+
+    Raises LessonError with one clear line for anything a student might pass by mistake.
+    Returns (image, note) where note says how the image was shrunk, or is None.
+    """
+    path, pixels = _decode(path, cv2.IMREAD_UNCHANGED)
+    image = _to_gray_0_255(pixels)
+    _check_size(path, image.shape, min_size, "smaller than the kernel")
+    height, width = image.shape
     note = None
     if max_side and max(height, width) > max_side:
         scale = max_side / max(height, width)
@@ -85,6 +95,29 @@ def read_gray(path=None, *, min_size=3, max_side=DEFAULT_MAX_SIDE):
         image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         note = f"shrunk {width}x{height} to {size[0]}x{size[1]} to keep the lesson fast"
     return image, note
+
+
+def read_rgb(path=None, *, min_size=1):
+    """Read an image as uint8 RGB, shape (height, width, 3); default photo if None.
+
+    OpenCV's IMREAD_COLOR turns gray, 16-bit and alpha images into 8-bit colour and applies
+    the EXIF rotation. Raises LessonError like read_gray.
+    """
+    path, pixels = _decode(path, cv2.IMREAD_COLOR)
+    _check_size(path, pixels.shape, min_size, "too small")
+    return cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)  # OpenCV reads BGR; Keras models want RGB
+
+
+def center_square(image, size):
+    """Cut the largest centred square and resize it to size x size (area averaging to shrink)."""
+    height, width = image.shape[:2]
+    side = min(height, width)
+    top, left = (height - side) // 2, (width - side) // 2
+    square = image[top : top + side, left : left + side]
+    shrink = side >= size
+    return cv2.resize(
+        square, (size, size), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC
+    )
 
 
 def synthetic_image(size=128, seed=0):
