@@ -43,6 +43,10 @@ _ALLOWED_GLOBALS = frozenset(
 _BATCH_NAME = re.compile(r"data_batch_(\d+)")
 
 
+class _Refused(pickle.UnpicklingError):
+    """The file asked for a global that a CIFAR batch never needs."""
+
+
 class _RestrictedUnpickler(pickle.Unpickler):
     """An unpickler that can only rebuild numpy arrays."""
 
@@ -50,7 +54,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
         """Allow the numpy array globals, refuse everything else."""
         if (module, name) in _ALLOWED_GLOBALS:
             return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load the global {module}.{name}")
+        raise _Refused(f"refusing to load the global {module}.{name}")
 
 
 def add_data_flags(parser):
@@ -87,8 +91,9 @@ def read_batch(path):
     try:
         with open(path, "rb") as f:
             batch = _RestrictedUnpickler(f, encoding="bytes").load()
-    except pickle.UnpicklingError as error:
-        raise LessonError(f"{path} is not a CIFAR-10 batch file ({error})") from None
+    except _Refused as error:
+        message = f"{path}: {error}; the file is not a plain CIFAR-10 batch (tampered?)"
+        raise LessonError(message) from None
     except OSError as error:
         raise LessonError(f"cannot read {path}: {error.strerror or error}") from None
     except Exception as error:  # truncated or garbage files raise many kinds of errors
@@ -102,7 +107,7 @@ def read_batch(path):
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2:
         raise LessonError(f"{path} has no uint8 'data' array of shape (N, 3072)")
     if data.shape[1] != 3 * 32 * 32:
-        raise LessonError(f"{path}: 'data' has {data.shape[1]} values an image, not 3072")
+        raise LessonError(f"{path}: 'data' has {data.shape[1]} values per image, not 3072")
     try:
         labels = np.asarray(labels, dtype=np.int64).reshape(-1)
     except (TypeError, ValueError):

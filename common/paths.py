@@ -32,6 +32,9 @@ def atomic_write(path, write):
     os.close(fd)
     try:
         write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private (0600); use the usual mode
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -6,7 +6,7 @@ import sys
 
 
 @contextlib.contextmanager
-def _stderr_silenced():
+def stderr_silenced():
     """Point file descriptor 2 at /dev/null; C++ log lines can't be hidden any other way."""
     sys.stderr.flush()
     saved = os.dup(2)
@@ -30,7 +30,7 @@ def import_keras(verbose=False):
         return tf, keras
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-    with _stderr_silenced():
+    with stderr_silenced():
         import keras
         import tensorflow as tf
 

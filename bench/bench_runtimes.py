@@ -1,0 +1,71 @@
+"""Latency of one CIFAR-10 image and throughput at batch 256, runtime by runtime.
+
+The same table as `ker6_predict.py --export`, on its own and with more calls. It needs no
+trained model: the time a runtime takes does not depend on the weights' values, so by
+default it builds the seminar's CNN (ker5_cifar10_cnn.build_model) with random weights.
+
+    python bench/bench_runtimes.py                 # seminar CNN, random weights
+    python bench/bench_runtimes.py --model models/cifar10_cnn.h5 --calls 500
+
+Timings are medians; other work on the machine shows up in them, so compare rows of the same
+run rather than runs.
+"""
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import ker6_predict as ker6  # noqa: E402
+from common.errors import run_lesson  # noqa: E402
+from common.tf_quiet import import_keras  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="a .h5/.keras model (default: seminar CNN)")
+    parser.add_argument("--calls", type=int, default=300, help="timed calls (default: 300)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="cap per row (default: 10)")
+    args = parser.parse_args()
+    if args.model:
+        ker6.check_model_file(Path(args.model), explicit=True)
+    tf, keras = import_keras()
+    if args.model:
+        model = ker6.load_checked_model(keras, Path(args.model))
+    else:
+        import ker5_cifar10_cnn as ker5
+
+        keras.utils.set_random_seed(0)
+        model = ker5.build_model(keras)
+    x = np.random.default_rng(0).random((ker6.THROUGHPUT_BATCH, 32, 32, 3), dtype=np.float32)
+    with tempfile.TemporaryDirectory() as tmp:
+        savedmodel, onnx_path = Path(tmp) / "savedmodel", Path(tmp) / "model.onnx"
+        ker6.export_savedmodel(model, savedmodel, verbose=False)
+        ker6.export_onnx(model, onnx_path, verbose=False)
+        runtimes = ker6.make_runtimes(tf, model, savedmodel, onnx_path)
+
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1  # no thread hand-off: often best for one image
+        single = onnxruntime.InferenceSession(
+            str(onnx_path), options, providers=["CPUExecutionProvider"]
+        )
+        name = single.get_inputs()[0].name
+        runtimes["onnxruntime 1 thread"] = lambda b: single.run(None, {name: b})[0]
+
+        print(f"{model.count_params():,} parameters; {args.calls} calls or {args.seconds} s a row")
+        print(f"{'runtime':<22} {'ms / 1 image':>13} {'(calls)':>8} {'images/s @256':>14}")
+        for label, run in runtimes.items():
+            ms, n = ker6.median_ms(run, x[:1], args.calls, args.seconds)
+            batch_ms, _ = ker6.median_ms(run, x, 10, args.seconds)
+            rate = ker6.THROUGHPUT_BATCH / (batch_ms / 1000)
+            print(f"{label:<22} {ms:13.3f} {n:>8} {rate:14.0f}")
+
+
+if __name__ == "__main__":
+    run_lesson(main)
