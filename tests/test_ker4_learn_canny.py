@@ -1,0 +1,135 @@
+"""Tests for ker4_learn_canny.py: the F1 metric, the Canny target, the scenes, a quick run."""
+
+import numpy as np
+import pytest
+from conftest import assert_clean_error, read_json, run_script
+
+import ker4_learn_canny as lesson
+
+SCRIPT = "ker4_learn_canny.py"
+
+
+# --- The F1 metric on hand-made edge maps ---
+def vertical_line(size=10, column=5):
+    """A size x size map with one vertical edge line at `column`."""
+    edges = np.zeros((size, size), np.uint8)
+    edges[:, column] = 1
+    return edges
+
+
+def test_f1_identical_maps_is_one():
+    line = vertical_line()
+    assert lesson.edge_f1(line, line) == (1.0, 1.0, 1.0)
+
+
+def test_f1_forgives_a_one_pixel_shift_but_not_two():
+    line = vertical_line(column=5)
+    assert lesson.edge_f1(vertical_line(column=6), line) == (1.0, 1.0, 1.0)
+    assert lesson.edge_f1(vertical_line(column=4), line) == (1.0, 1.0, 1.0)
+    assert lesson.edge_f1(vertical_line(column=7), line)[0] == 0.0
+
+
+def test_f1_tolerance_is_a_square_so_diagonal_neighbours_count():
+    true = np.zeros((5, 5), np.uint8)
+    true[2, 2] = 1
+    pred = np.zeros((5, 5), np.uint8)
+    pred[3, 3] = 1  # one pixel away diagonally
+    assert lesson.edge_f1(pred, true)[0] == 1.0
+    pred = np.zeros((5, 5), np.uint8)
+    pred[4, 4] = 1  # two pixels away
+    assert lesson.edge_f1(pred, true)[0] == 0.0
+
+
+def test_f1_empty_maps():
+    empty = np.zeros((10, 10), np.uint8)
+    assert lesson.edge_f1(empty, empty)[0] == 1.0  # nothing to find, nothing found
+    assert lesson.edge_f1(empty, vertical_line())[0] == 0.0  # missed every edge
+    assert lesson.edge_f1(vertical_line(), empty)[0] == 0.0  # every edge found is false
+
+
+def test_f1_all_edge_map_has_full_recall_and_low_precision():
+    # The true line at column 5, widened by the tolerance, covers columns 4..6: 30 of 100.
+    f1, precision, recall = lesson.edge_f1(np.ones((10, 10), np.uint8), vertical_line())
+    assert recall == 1.0
+    assert precision == pytest.approx(0.3)
+    assert f1 == pytest.approx(2 * 0.3 / 1.3)
+
+
+def test_f1_half_the_line_found():
+    line = vertical_line()
+    half = line.copy()
+    half[5:] = 0  # rows 0..4 found; row 5 is still within reach of row 4
+    f1, precision, recall = lesson.edge_f1(half, line)
+    assert precision == 1.0
+    assert recall == pytest.approx(0.6)
+
+
+# --- The Canny target ---
+def test_canny_finds_a_step_and_nothing_on_a_flat_image():
+    flat = np.full((40, 40), 120, np.uint8)
+    assert lesson.canny_edges(flat).sum() == 0
+    step = flat.copy()
+    step[:, 20:] = 220
+    edges = lesson.canny_edges(step)
+    columns = np.nonzero(edges[5:-5].any(axis=0))[0]
+    assert set(columns) <= {19, 20}, columns
+    assert edges[5:-5].sum() >= 30  # one line down the whole step
+
+
+# --- The scene generator ---
+def test_scene_generator_is_deterministic_for_a_seed():
+    a = lesson.make_scene(np.random.default_rng(7))
+    b = lesson.make_scene(np.random.default_rng(7))
+    c = lesson.make_scene(np.random.default_rng(8))
+    assert a.dtype == np.uint8 and a.shape == (lesson.SCENE_SIZE, lesson.SCENE_SIZE)
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+    x1, y1 = lesson.training_crops(3, 8)
+    x2, y2 = lesson.training_crops(3, 8)
+    assert x1.shape == (8, lesson.CROP, lesson.CROP, 1)
+    assert np.array_equal(x1, x2) and np.array_equal(y1, y2)
+
+
+def test_scenes_have_edges_and_held_out_scenes_differ_from_training():
+    x, y = lesson.training_crops(0, 40)
+    assert 0.005 < y.mean() < 0.2  # sparse edges, but some
+    assert set(np.unique(y)) == {0.0, 1.0}
+    held_out = lesson.held_out_scenes(0)
+    train_scenes = lesson.scenes([0, 0])
+    first_train = [next(train_scenes) for _ in range(len(held_out))]
+    for scene in held_out:
+        assert scene.shape == (lesson.HELD_OUT_SIZE, lesson.HELD_OUT_SIZE)
+        assert lesson.canny_edges(scene).sum() > 0
+        top_left = scene[: lesson.SCENE_SIZE, : lesson.SCENE_SIZE]
+        assert not any(np.array_equal(top_left, t) for t in first_train)
+
+
+# --- A quick run, as a student would start it ---
+def test_quick_run_deep_model_beats_the_single_layer(tmp_path):
+    result = run_script(SCRIPT, "--quick", "--no-show", "--output-dir", tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "thresholds 50/100" in result.stdout  # the fixed Canny settings are printed
+    summary = read_json(tmp_path / "ker4_learn_canny.json")
+    assert summary["params_single_layer"] == 10  # 3*3 weights + 1 bias
+    assert summary["depth_single_layer"] < summary["depth_shallow"] < summary["depth_deep"]
+    assert summary["f1_deep"] > summary["f1_single_layer"] + 0.25  # on the held-out photo
+    assert summary["f1_scenes_deep"] > summary["f1_scenes_single_layer"]
+    for key in ("f1_single_layer", "f1_shallow", "f1_deep"):
+        assert 0.0 <= summary[key] <= 1.0
+    for name in ("ker4_learn_canny.png", "ker4_learn_canny_depth.png"):
+        assert (tmp_path / name).stat().st_size > 10_000
+        assert f"figure: {tmp_path / name}" in result.stdout
+
+
+# --- Bad inputs: one clear line, exit code 2, nothing trained ---
+def test_bad_images_give_one_clear_error(bad_inputs, tmp_path):
+    for what, path in bad_inputs.items():
+        result = run_script(SCRIPT, "--image", path, "--quick", "--output-dir", tmp_path)
+        assert_clean_error(result)
+        assert not (tmp_path / "ker4_learn_canny.json").exists(), what
+
+
+def test_unwritable_output_dir_and_bad_epochs(unwritable_dir, tmp_path):
+    assert_clean_error(run_script(SCRIPT, "--quick", "--output-dir", unwritable_dir))
+    result = run_script(SCRIPT, "--quick", "--epochs", "0", "--output-dir", tmp_path)
+    assert_clean_error(result)
