@@ -154,6 +154,7 @@ def load_cifar10(data_dir=None):
         (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
     except Exception as error:  # no network, a proxy, a half-downloaded file, a bad hash...
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        reason = reason.rsplit(" -- ", 1)[-1]  # Keras' "URL fetch failure on URL: None -- why"
         raise LessonError(f"could not download CIFAR-10 ({reason[:120]}); {HOW_TO_GET}") from None
     return (x_train, y_train.reshape(-1).astype(np.int64)), (
         x_test,
