@@ -469,7 +469,7 @@ def plot_augmentation(plt, augmenter, tf, x_train, y_train, path):
     return save_figure(fig, path)
 
 
-def plot_curves(plt, history, path):
+def plot_curves(plt, history, path, augment=True):
     """Loss and accuracy per epoch, training against validation; the gap is overfitting."""
     from common.figures import save_figure
 
@@ -489,7 +489,8 @@ def plot_curves(plt, history, path):
     fig.text(
         0.5,
         -0.07,
-        "training figures are averaged over each epoch, with dropout and augmentation on",
+        "training figures are averaged over each epoch, with dropout"
+        + (" and augmentation on" if augment else " on (augmentation off)"),
         ha="center",
         fontsize=8,
     )
@@ -657,7 +658,9 @@ def main(argv=None):
     for path in model_paths:
         print(f"model: {path}")
 
-    figures["curves"] = plot_curves(plt, history, output_dir / f"{LESSON}_curves.png")
+    figures["curves"] = plot_curves(
+        plt, history, output_dir / f"{LESSON}_curves.png", augment=not args.no_augment
+    )
     figures["confusion"] = plot_confusion(plt, confusion, output_dir / f"{LESSON}_confusion.png")
     figures["predictions"] = plot_predictions(
         plt, x_test, y_test, predicted, output_dir / f"{LESSON}_predictions.png"
