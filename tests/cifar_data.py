@@ -5,18 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-CLASS_NAMES = [
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
-]
+from common.cifar10 import CLASS_NAMES
+
 # One clearly different colour per class (R, G, B); flips and shifts don't change a colour,
 # so the classes stay easy to learn even with augmentation on.
 PALETTE = np.array(
