@@ -363,6 +363,11 @@ def main():
         print(note)
     out_dir = prepare_output_dir(args.output_dir)
     photo_name = Path(args.image).name if args.image else "grace_hopper.jpg"
+    if not canny_edges(to_uint8(image)).any():
+        raise LessonError(
+            f"Canny finds no edges in {photo_name} at these settings, so there is nothing to "
+            "score the models against; try a photo with sharper detail"
+        )
     epochs = QUICK_EPOCHS if args.quick and args.epochs == EPOCHS else args.epochs
     n_crops = args.crops or (QUICK_CROPS if args.quick else TRAIN_CROPS)
     quick_batch = args.quick and args.batch_size == BATCH_SIZE

@@ -1,5 +1,6 @@
 """Tests for ker4_learn_canny.py: the F1 metric, the Canny target, the scenes, a quick run."""
 
+import cv2
 import numpy as np
 import pytest
 from conftest import assert_clean_error, read_json, run_script
@@ -133,3 +134,11 @@ def test_unwritable_output_dir_and_bad_epochs(unwritable_dir, tmp_path):
     assert_clean_error(run_script(SCRIPT, "--quick", "--output-dir", unwritable_dir))
     result = run_script(SCRIPT, "--quick", "--epochs", "0", "--output-dir", tmp_path)
     assert_clean_error(result)
+
+
+def test_image_without_canny_edges_is_refused(tmp_path):
+    smooth = tmp_path / "smooth.png"
+    cv2.imwrite(str(smooth), np.tile(np.linspace(60, 90, 64).astype(np.uint8), (64, 1)))
+    result = run_script(SCRIPT, "--quick", "--image", smooth, "--output-dir", tmp_path)
+    assert_clean_error(result)
+    assert "no edges" in result.stderr
