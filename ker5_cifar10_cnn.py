@@ -358,13 +358,8 @@ def prepare_resume(state_dir, settings):
             print(f"an interrupted run with other settings was left in {state_dir}; starting anew")
         shutil.rmtree(state_dir)
     state_dir.mkdir(parents=True)
-    write_json_quiet(state_dir / "settings.json", settings)
+    write_json(state_dir / "settings.json", settings)
     return 0, {}
-
-
-def write_json_quiet(path, data):
-    """Write a small JSON file atomically."""
-    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(data)))
 
 
 def save_model_files(model, paths):
@@ -399,7 +394,7 @@ def make_callbacks(keras, model, export_model, model_paths, state_dir, best, sta
             export_model.set_weights(weights)  # float32 copy: runs on any CPU
             save_model_files(export_model, model_paths)
             best.update(val_accuracy=float(val_accuracy), epoch=epoch + 1)
-            write_json_quiet(state_dir / "best.json", best)
+            write_json(state_dir / "best.json", best)
             print(f"  best so far: val accuracy {val_accuracy:.3f}; saved {model_paths[0]}")
 
     callbacks = [

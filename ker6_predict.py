@@ -454,14 +454,19 @@ def compare_runtimes(tf, model, x, out_dir, stem, quick, verbose):
         first = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
         raise LessonError(f"could not export the model: {first}") from None
     print(f"\nexported: {savedmodel_dir}/ (TensorFlow SavedModel)  and  {onnx_path} (ONNX)")
-    runtimes = make_runtimes(tf, model, savedmodel_dir, onnx_path)
+    try:
+        runtimes = make_runtimes(tf, model, savedmodel_dir, onnx_path)
+        reference = runtimes["keras predict"](x)
+        outputs = {name: runtimes[name](x) for name in ("savedmodel", "onnxruntime", "opencv dnn")}
+    except Exception as error:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
+        raise LessonError(f"could not run the exported model: {first}") from None
 
     # Parity: the same images through each runtime, against Keras' probabilities.
-    reference = runtimes["keras predict"](x)
     result, diffs = {}, {}
     print("largest |probability - Keras probability| on the same images:")
     for name in ("savedmodel", "onnxruntime", "opencv dnn"):
-        got = np.asarray(runtimes[name](x)).reshape(reference.shape)
+        got = np.asarray(outputs[name]).reshape(reference.shape)
         diffs[name] = float(np.abs(got - reference).max())
         ok = "ok" if diffs[name] <= PARITY_TOLERANCE else f"MORE than {PARITY_TOLERANCE:g}"
         print(f"  {name:<12} {diffs[name]:.1e}  {ok}")

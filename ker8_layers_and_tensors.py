@@ -30,11 +30,11 @@ writes outputs/ker8_layers_and_tensors.json (one entry per layer: shapes and par
 import cv2
 import numpy as np
 
-from common.cifar10 import resolve_data_dir
+from common.cifar10 import add_data_flags, resolve_data_dir
 from common.cli import make_parser
-from common.errors import run_lesson
+from common.errors import LessonError, run_lesson
 from common.figures import pyplot, save_figure, show
-from common.images import default_image_path
+from common.images import default_image_path, read_rgb
 from common.paths import prepare_output_dir, write_json
 from common.tf_quiet import import_keras
 
@@ -65,7 +65,7 @@ def photo_crops():
     """Ten 32x32 RGB uint8 images cut from matplotlib's sample photos, and their names."""
     from matplotlib import cbook
 
-    photo = cv2.cvtColor(cv2.imread(str(default_image_path())), cv2.COLOR_BGR2RGB)
+    photo = read_rgb(default_image_path())  # (600, 512, 3) uint8 RGB
     images, names = [], []
     for name, (x, y, side) in CROPS.items():
         crop = photo[y : y + side, x : x + side]
@@ -73,6 +73,8 @@ def photo_crops():
         names.append(name)
     gift_path = cbook.get_sample_data("Minduka_Present_Blue_Pack.png", asfileobj=False)
     gift = cv2.imread(str(gift_path), cv2.IMREAD_UNCHANGED)  # BGRA, transparent background
+    if gift is None or gift.ndim != 3 or gift.shape[2] != 4:
+        raise LessonError(f"matplotlib's sample image {gift_path} is missing or broken")
     alpha = gift[:, :, 3:4].astype(np.float32) / 255.0
     gift = gift[:, :, :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)  # onto white
     gift = cv2.cvtColor(gift.round().astype(np.uint8), cv2.COLOR_BGR2RGB)
@@ -86,6 +88,8 @@ def cifar_images(data_dir):
     from common.cifar10 import CLASS_NAMES, load_cifar10
 
     (_, _), (x_test, y_test) = load_cifar10(data_dir)
+    if len(x_test) < 10:
+        raise LessonError(f"the CIFAR-10 test batch holds {len(x_test)} images; ten are needed")
     return x_test[:10], [CLASS_NAMES[label] for label in y_test[:10]]
 
 
@@ -160,12 +164,7 @@ def plot_activations(plt, keras, ops):
 # --- The layers ---
 def main():
     parser = make_parser(__doc__)
-    parser.add_argument(
-        "--data-dir",
-        default=None,
-        help="a cifar-10-batches-py folder: use its first ten test images instead of the photo "
-        "crops (default: $CIFAR10_DIR if set, else matplotlib's sample photos)",
-    )
+    add_data_flags(parser)  # --data-dir: the first ten CIFAR-10 test images instead of the photos
     args = parser.parse_args()
     out_dir = prepare_output_dir(args.output_dir)
     data_dir = resolve_data_dir(args.data_dir)  # --data-dir, else $CIFAR10_DIR, else None

@@ -207,7 +207,8 @@ def main():
         still_missing = missing_files(needed, models_dir)
         damaged = "corrupted" in str(error)  # downloaded, but the checksum does not match
         if not (still_missing or damaged or "URL fetch failure" in str(error)):
-            raise  # not a download problem: show it as it is
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
+            raise LessonError(f"could not build {spec['builder']}: {first}") from None
         reason = str(error).split(" -- ")[-1].strip()[:80] or type(error).__name__
         raise LessonError(
             how_to_get(still_missing or needed, models_dir, f"could not download ({reason})")

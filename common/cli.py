@@ -1,14 +1,31 @@
 """The flags every lesson shares, with the same names and defaults everywhere."""
 
 import argparse
+import sys
 
 from common.paths import OUTPUTS
+
+
+class LessonParser(argparse.ArgumentParser):
+    """An ArgumentParser whose mistakes are one `error:` line and exit code 2, like bad input."""
+
+    def error(self, message):
+        print(f"error: {message} (see --help)", file=sys.stderr)
+        sys.exit(2)
+
+
+def positive_int(text):
+    """argparse type: an integer of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def make_parser(doc, *, image=False, epochs=None, batch_size=None, seed=0):
     """An ArgumentParser with the shared flags; pass a default to add --epochs/--batch-size."""
     first_line = (doc or "").strip().splitlines()[0] if doc else None
-    parser = argparse.ArgumentParser(description=first_line)
+    parser = LessonParser(description=first_line)
     if image:
         parser.add_argument(
             "--image",
@@ -18,12 +35,15 @@ def make_parser(doc, *, image=False, epochs=None, batch_size=None, seed=0):
         )
     if epochs is not None:
         parser.add_argument(
-            "--epochs", type=int, default=epochs, help=f"training epochs (default: {epochs})"
+            "--epochs",
+            type=positive_int,
+            default=epochs,
+            help=f"training epochs (default: {epochs})",
         )
     if batch_size is not None:
         parser.add_argument(
             "--batch-size",
-            type=int,
+            type=positive_int,
             default=batch_size,
             help=f"samples per training step (default: {batch_size})",
         )
@@ -49,11 +69,3 @@ def make_parser(doc, *, image=False, epochs=None, batch_size=None, seed=0):
         help="show TensorFlow's start-up messages (default: hidden)",
     )
     return parser
-
-
-def positive_int(text):
-    """argparse type: an integer of at least 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value

@@ -219,3 +219,16 @@ def test_unwritable_output_folder_gives_one_clear_line(lesson, unwritable_dir):
     result = run_script(lesson, "--no-show", "--output-dir", unwritable_dir)
     assert_clean_error(result)
     assert "output folder" in result.stderr
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_a_mistyped_flag_gives_one_clear_line(lesson, tmp_path):
+    result = run_script(lesson, "--no-show", "--output-dir", tmp_path, "--no-such-flag")
+    assert_clean_error(result)
+    assert "--no-such-flag" in result.stderr
+
+
+def test_ker3_refuses_zero_epochs_with_one_line(tmp_path):
+    result = run_script(LESSONS[2], "--epochs", "0", "--output-dir", tmp_path)
+    assert_clean_error(result)
+    assert "--epochs" in result.stderr
