@@ -558,7 +558,8 @@ def main():
 
     predictions = []
     for name, p, label in zip(names, probabilities, labels, strict=True):
-        entry = {"test_index": int(name[6:])} if name.startswith("test #") else {"file": name}
+        from_test_set = not args.images and name.startswith("test #")  # not a file of yours
+        entry = {"test_index": int(name[6:])} if from_test_set else {"file": name}
         entry["top3"] = [[c, round(q, 6)] for c, q in top_k(p)]
         entry["true_label"] = None if label is None else CLASS_NAMES[label]
         predictions.append(entry)
