@@ -355,8 +355,6 @@ def main():
         help=f"training crops of {CROP}x{CROP} (default: {TRAIN_CROPS}, --quick: {QUICK_CROPS})",
     )
     args = parser.parse_args()
-    if args.epochs < 1 or args.batch_size < 1:
-        raise LessonError("--epochs and --batch-size must be at least 1")
     # Check the inputs before TensorFlow loads, so a mistake fails at once.
     image, note = read_gray(args.image)
     if note:

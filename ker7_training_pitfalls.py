@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 
 from common.cli import make_parser
-from common.errors import LessonError, run_lesson
+from common.errors import run_lesson
 from common.figures import pyplot, save_figure, show
 from common.images import read_gray
 from common.paths import prepare_output_dir, write_json
@@ -340,8 +340,6 @@ COLORS = ("tab:blue", "tab:green", "tab:red")
 def main():
     parser = make_parser(__doc__, epochs=EPOCHS)
     args = parser.parse_args()
-    if args.epochs < 1:
-        raise LessonError(f"--epochs must be at least 1, got {args.epochs}")
     out = prepare_output_dir(args.output_dir)
     epochs = min(args.epochs, EPOCHS_QUICK) if args.quick else args.epochs
     kernel_steps = KERNEL_STEPS_QUICK if args.quick else KERNEL_STEPS
