@@ -51,7 +51,7 @@ import numpy as np
 
 from common.cifar10 import CLASS_NAMES, add_data_flags, load_cifar10, resolve_data_dir
 from common.cli import make_parser
-from common.errors import LessonError, run_lesson
+from common.errors import LessonError, first_line, run_lesson
 from common.figures import pyplot, save_figure, show
 from common.images import center_square, default_image_path, read_rgb
 from common.paths import MODELS, atomic_write, prepare_output_dir, write_json
@@ -200,7 +200,7 @@ def load_checked_model(keras, path):
     try:
         model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many kinds for broken or odd files
-        first = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
+        first = first_line(error)
         if "safe_mode" in str(error) or "arbitrary code" in str(error):
             raise LessonError(f"refusing to load {path}: Keras safe_mode says: {first}") from None
         raise LessonError(f"cannot load {path} as a Keras model: {first}") from None
@@ -451,16 +451,14 @@ def compare_runtimes(tf, model, x, out_dir, stem, quick, verbose):
         export_savedmodel(model, savedmodel_dir, verbose)
         export_onnx(model, onnx_path, verbose)
     except Exception as error:
-        first = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
-        raise LessonError(f"could not export the model: {first}") from None
+        raise LessonError(f"could not export the model: {first_line(error)}") from None
     print(f"\nexported: {savedmodel_dir}/ (TensorFlow SavedModel)  and  {onnx_path} (ONNX)")
     try:
         runtimes = make_runtimes(tf, model, savedmodel_dir, onnx_path)
         reference = runtimes["keras predict"](x)
         outputs = {name: runtimes[name](x) for name in ("savedmodel", "onnxruntime", "opencv dnn")}
     except Exception as error:
-        first = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
-        raise LessonError(f"could not run the exported model: {first}") from None
+        raise LessonError(f"could not run the exported model: {first_line(error)}") from None
 
     # Parity: the same images through each runtime, against Keras' probabilities.
     result, diffs = {}, {}

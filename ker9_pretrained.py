@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from common.cli import make_parser
-from common.errors import LessonError, run_lesson
+from common.errors import LessonError, first_line, run_lesson
 from common.figures import pyplot, save_figure, show
 from common.images import center_square, default_image_path, read_rgb
 from common.paths import prepare_output_dir, write_json
@@ -207,8 +207,7 @@ def main():
         still_missing = missing_files(needed, models_dir)
         damaged = "corrupted" in str(error)  # downloaded, but the checksum does not match
         if not (still_missing or damaged or "URL fetch failure" in str(error)):
-            first = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
-            raise LessonError(f"could not build {spec['builder']}: {first}") from None
+            raise LessonError(f"could not build {spec['builder']}: {first_line(error)}") from None
         reason = str(error).split(" -- ")[-1].strip()[:80] or type(error).__name__
         raise LessonError(
             how_to_get(still_missing or needed, models_dir, f"could not download ({reason})")
