@@ -14,7 +14,8 @@ deer, dog, frog, horse, ship, truck. It shows:
   batch 32, 100 epochs);
 - training that never loses work: Ctrl-C or a kill, then the same command resumes from the
   last finished epoch; the best model (by validation accuracy) is kept in
-  models/cifar10_cnn.keras and models/cifar10_cnn.h5; a diverging run stops with exit code 1.
+  models/cifar10_cnn.keras and models/cifar10_cnn.h5 (models/cifar10_cnn_quick.* for --quick,
+  so a class demo never replaces a long run's model); a diverging run stops with exit code 1.
 
 Run it:
     python ker5_cifar10_cnn.py                  # full run (downloads 170 MB once)
@@ -52,7 +53,7 @@ from common.errors import LessonError, run_lesson
 from common.paths import MODELS, atomic_write, prepare_output_dir, write_json
 
 LESSON = "ker5_cifar10_cnn"
-MODEL_NAME = "cifar10_cnn"  # models/cifar10_cnn.keras and models/cifar10_cnn.h5
+MODEL_NAME = "cifar10_cnn"  # models/cifar10_cnn.keras and .h5; variants add a suffix
 num_classes = len(CLASS_NAMES)  # 10
 input_shape = (32, 32, 3)  # (height, width, colour channels)
 
@@ -362,6 +363,19 @@ def prepare_resume(state_dir, settings):
     return 0, {}
 
 
+def model_name(args):
+    """The default run's files are cifar10_cnn.*; a variant's carry its flags, e.g.
+    cifar10_cnn_quick.*, so a class demo never replaces the model of a long run."""
+    parts = [MODEL_NAME]
+    if args.recipe != "modern":
+        parts.append(args.recipe)
+    if args.no_augment:
+        parts.append("no_augment")
+    if args.quick:
+        parts.append("quick")
+    return "_".join(parts)
+
+
 def save_model_files(model, paths):
     """Save to each path through a temporary file and os.replace: never half a file."""
     for path in paths:
@@ -589,8 +603,9 @@ def main(argv=None):
     }
 
     # --- Train ---
-    model_paths = [model_dir / f"{MODEL_NAME}.keras", model_dir / f"{MODEL_NAME}.h5"]
-    state_dir = model_dir / f"{LESSON}.resume"
+    name = model_name(args)
+    model_paths = [model_dir / f"{name}.keras", model_dir / f"{name}.h5"]
+    state_dir = model_dir / f"{name}.resume"  # each kind of run resumes only itself
     settings = {
         "recipe": args.recipe,
         "epochs": args.epochs,

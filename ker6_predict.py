@@ -18,7 +18,7 @@ What the lesson shows:
     one image; onnxruntime answers in about a millisecond.
 
 Run it:
-  python ker5_cifar10_cnn.py --quick          # makes models/cifar10_cnn.h5 first
+  python ker5_cifar10_cnn.py --quick          # makes models/cifar10_cnn_quick.h5 first
   python ker6_predict.py                      # 16 CIFAR-10 test images
   python ker6_predict.py my_cat.jpg photos/ "pics/*.png"   # files, folders, globs
   python ker6_predict.py --export             # + SavedModel, ONNX, parity and latency
@@ -60,6 +60,8 @@ from common.tf_quiet import import_keras, stderr_silenced
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # no WARN lines on stderr
 
 DEFAULT_MODEL = MODELS / "cifar10_cnn.h5"  # the seminar's format; ker5_cifar10_cnn.py writes it
+# ker5's variants (--quick, --no-augment, --recipe classic) write cifar10_cnn_<variant>.h5.
+VARIANT_MODELS = "cifar10_cnn_*.h5"
 QUICKEST_TRAINING = "python ker5_cifar10_cnn.py --quick"
 input_shape = (32, 32, 3)  # (height, width, channels): what CIFAR-10 images are
 num_classes = 10
@@ -190,6 +192,16 @@ def check_model_file(path, explicit):
             "loading would run; rebuild the model from standard Keras layers"
         )
     return config
+
+
+def default_model(models_dir=MODELS):
+    """ker5's full-run model if there is one, else the newest variant (say, from --quick)."""
+    full = Path(models_dir) / DEFAULT_MODEL.name
+    variants = sorted(Path(models_dir).glob(VARIANT_MODELS), key=lambda p: p.stat().st_mtime)
+    if full.exists() or not variants:
+        return full
+    print(f"no {full.name} from a full ker5 run yet; using the newest variant, {variants[-1]}")
+    return variants[-1]
 
 
 # --- Load it with Keras, safely ---
@@ -509,7 +521,8 @@ def main():
         "--model",
         default=None,
         help=f"a .h5 or .keras model (default: {DEFAULT_MODEL.relative_to(MODELS.parent)}, "
-        "written by ker5_cifar10_cnn.py)",
+        "written by ker5_cifar10_cnn.py; without it, the newest cifar10_cnn_*.h5 such as "
+        "ker5 --quick's)",
     )
     parser.add_argument(
         "--export",
@@ -521,7 +534,7 @@ def main():
     args = parser.parse_args()
 
     # Validate everything before the slow TensorFlow import, so a typo fails at once.
-    model_path = Path(args.model).expanduser() if args.model else DEFAULT_MODEL
+    model_path = Path(args.model).expanduser() if args.model else default_model()
     check_model_file(model_path, explicit=args.model is not None)
     out_dir = prepare_output_dir(args.output_dir)
     if args.images:

@@ -190,7 +190,7 @@ def test_quick_run_learns_and_saves_both_model_files(tmp_path, tiny_data):
     from common.tf_quiet import import_keras
 
     _, keras = import_keras()
-    paths = [models / "cifar10_cnn.keras", models / "cifar10_cnn.h5"]
+    paths = [models / "cifar10_cnn_quick.keras", models / "cifar10_cnn_quick.h5"]  # --quick's
     assert report["model_paths"] == [str(p) for p in paths]
     loaded = [keras.models.load_model(p) for p in paths]
     from cifar_data import make_images
@@ -200,7 +200,7 @@ def test_quick_run_learns_and_saves_both_model_files(tmp_path, tiny_data):
     np.testing.assert_allclose(a, b, atol=1e-5)
     assert loaded[0].dtype_policy.name == "float32"
     assert not list(models.glob(".*"))  # no temporary files left behind
-    assert not (models / "ker5_cifar10_cnn.resume").exists()  # finished: nothing to resume
+    assert not (models / "cifar10_cnn_quick.resume").exists()  # finished: nothing to resume
 
 
 def test_a_killed_run_resumes_from_the_last_finished_epoch(tmp_path, tiny_data):
@@ -210,8 +210,8 @@ def test_a_killed_run_resumes_from_the_last_finished_epoch(tmp_path, tiny_data):
     crashed = run_script(SCRIPT, *args, env={"KER5_KILL_AFTER_EPOCH": "2"})
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-3000:]
     assert "Epoch 2/3" in crashed.stdout and "Epoch 3/3" not in crashed.stdout
-    assert (models / "ker5_cifar10_cnn.resume" / "backup").is_dir()
-    assert (models / "cifar10_cnn.keras").exists()  # the best model so far is already safe
+    assert (models / "cifar10_cnn_quick.resume" / "backup").is_dir()
+    assert (models / "cifar10_cnn_quick.keras").exists()  # the best model so far is already safe
 
     resumed = run_script(SCRIPT, *args)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
@@ -226,7 +226,7 @@ def test_a_killed_run_resumes_from_the_last_finished_epoch(tmp_path, tiny_data):
 def test_resume_only_with_the_same_settings(tmp_path):
     import ker5_cifar10_cnn as ker5
 
-    state = tmp_path / "ker5_cifar10_cnn.resume"
+    state = tmp_path / "cifar10_cnn.resume"
     settings = {"recipe": "modern", "epochs": 3}
     assert ker5.prepare_resume(state, settings) == (0, {})  # nothing to resume: fresh start
     (state / "backup").mkdir()
@@ -238,10 +238,23 @@ def test_resume_only_with_the_same_settings(tmp_path):
     assert not (state / "backup").exists() and not (state / "best.json").exists()
 
 
+def test_each_kind_of_run_has_its_own_model_files():
+    import ker5_cifar10_cnn as ker5
+
+    def name(*flags):
+        return ker5.model_name(ker5.parse_args(list(flags)))
+
+    assert name() == "cifar10_cnn"  # the full default run: the files the seminar names
+    assert name("--epochs", "5", "--lr", "3e-3") == "cifar10_cnn"  # a retrain replaces it
+    assert name("--quick") == "cifar10_cnn_quick"  # the class demo keeps its hands off it
+    assert name("--no-augment") == "cifar10_cnn_no_augment"
+    assert name("--recipe", "classic", "--quick") == "cifar10_cnn_classic_quick"
+
+
 def test_a_diverging_run_stops_keeps_the_good_model_and_exits_1(tmp_path, tiny_data):
     models = tmp_path / "models"
     models.mkdir()
-    good = models / "cifar10_cnn.keras"
+    good = models / "cifar10_cnn_quick.keras"  # the very file this run would write
     good.write_bytes(b"the student's good model from yesterday")
     args = [*TINY, "--data-dir", tiny_data, "--epochs", "2", "--lr", "1000"]
     result = run_script(SCRIPT, *args, "--output-dir", tmp_path, "--model-dir", models)
@@ -249,7 +262,7 @@ def test_a_diverging_run_stops_keeps_the_good_model_and_exits_1(tmp_path, tiny_d
     assert "training diverged at epoch 1; try a smaller --lr" in result.stdout
     assert "Epoch 2/2" not in result.stdout  # it stopped at once
     assert good.read_bytes() == b"the student's good model from yesterday"
-    assert not (models / "cifar10_cnn.h5").exists()
+    assert not (models / "cifar10_cnn_quick.h5").exists()
 
 
 def test_distribute_trains_on_two_logical_cpus(tmp_path, tiny_data):
@@ -259,7 +272,7 @@ def test_distribute_trains_on_two_logical_cpus(tmp_path, tiny_data):
     assert "training data-parallel on 2 devices" in result.stdout
     report = read_json(tmp_path / "ker5_cifar10_cnn.json")
     assert [d.rsplit("/", 1)[-1] for d in report["devices"]] == ["device:CPU:0", "device:CPU:1"]
-    assert (tmp_path / "m" / "cifar10_cnn.keras").exists()
+    assert (tmp_path / "m" / "cifar10_cnn_quick.keras").exists()
 
 
 def test_class_names_are_the_official_order():

@@ -1,6 +1,7 @@
 """ker6_predict.py: safe loading, clear refusals, predicting on folders, and runtime parity."""
 
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -58,6 +59,17 @@ def write_image(path, rgb):
 
 
 # --- Safe loading: a Lambda's code must never run ---
+
+
+def test_default_model_prefers_the_full_run_then_the_newest_variant(tmp_path, capsys):
+    assert ker6.default_model(tmp_path) == tmp_path / "cifar10_cnn.h5"  # none: the usual name
+    for age, name in enumerate(["cifar10_cnn_no_augment.h5", "cifar10_cnn_quick.h5"]):
+        (tmp_path / name).write_bytes(b"")
+        os.utime(tmp_path / name, (1000 + age, 1000 + age))
+    assert ker6.default_model(tmp_path) == tmp_path / "cifar10_cnn_quick.h5"
+    assert "cifar10_cnn_quick.h5" in capsys.readouterr().out  # says which one it took
+    (tmp_path / "cifar10_cnn.h5").write_bytes(b"")
+    assert ker6.default_model(tmp_path) == tmp_path / "cifar10_cnn.h5"
 
 
 @pytest.mark.parametrize("suffix", [".h5", ".keras"])
@@ -302,6 +314,9 @@ def test_export_runtimes_agree_and_are_timed(folder_run):
 def test_chain_ker5_then_ker6(keras, tmp_path):
     data = make_cifar_folder(tmp_path / "cifar-10-batches-py", n_train=200, n_test=100)
     models = tmp_path / "models"
+    models.mkdir()
+    full_run = models / "cifar10_cnn.h5"  # stands for a long run's model: --quick must keep it
+    full_run.write_bytes(b"the model of a 30-epoch run")
     trained = run_script(
         "ker5_cifar10_cnn.py",
         "--quick",
@@ -316,7 +331,8 @@ def test_chain_ker5_then_ker6(keras, tmp_path):
         tmp_path / "out5",
     )
     assert trained.returncode == 0, trained.stderr[-2000:]
-    model_path = models / "cifar10_cnn.h5"
+    assert full_run.read_bytes() == b"the model of a 30-epoch run"
+    model_path = models / "cifar10_cnn_quick.h5"
     out = tmp_path / "out6"
     result = run_script(
         SCRIPT,
