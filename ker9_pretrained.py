@@ -196,14 +196,20 @@ def main():
     # --- Build the model ---
     # One line gives the architecture; weights="imagenet" fetches the trained numbers (once).
     build = getattr(keras.applications, spec["builder"])
+    weights = "imagenet" if trained else None
+    if trained and args.offline:  # the cached file itself: Keras never re-downloads a path
+        weights = str(models_dir / spec["file"])
     try:
-        model = build(
-            weights="imagenet" if trained else None, input_shape=(INPUT_SIZE, INPUT_SIZE, 3)
-        )
+        model = build(weights=weights, input_shape=(INPUT_SIZE, INPUT_SIZE, 3))
         class_index_path = keras.utils.get_file(
             CLASS_INDEX["file"], CLASS_INDEX["url"] + CLASS_INDEX["file"], cache_subdir="models"
         )
     except Exception as error:  # no network, a proxy, a half-downloaded or damaged file...
+        if trained and args.offline:
+            raise LessonError(
+                f"{weights} is not {spec['builder']}'s ImageNet weights ({first_line(error)}); "
+                f"delete it and download it again from {spec['url']}{spec['file']}"
+            ) from None
         still_missing = missing_files(needed, models_dir)
         damaged = "corrupted" in str(error)  # downloaded, but the checksum does not match
         if not (still_missing or damaged or "URL fetch failure" in str(error)):

@@ -184,3 +184,45 @@ def test_bad_images_are_clean_errors(tmp_path, bad_inputs):
         )
         assert_clean_error(result)
         assert "Keras cache" not in result.stderr, what  # the image is checked first
+
+
+# --- Offline with the weights in the cache: used as they are, never fetched again ---
+def test_offline_uses_the_cached_weights_file_itself(tmp_path):
+    """A weights file in the cache is loaded by path: the run needs no network."""
+    from common.images import center_square, default_image_path, read_rgb
+    from common.tf_quiet import import_keras
+
+    _, keras = import_keras()
+    models_dir = tmp_path / "models"
+    write_class_index(models_dir)
+    spec = ker9.MODELS["mobilenetv3small"]
+    keras.utils.set_random_seed(123)  # not the lesson's seed: its own random start would differ
+    stand_in = keras.applications.MobileNetV3Small(weights=None, input_shape=(224, 224, 3))
+    stand_in.save(models_dir / spec["file"])  # .h5: the legacy format the real file has
+    out = tmp_path / "out"
+    args = ["--model", "mobilenetv3small", "--offline", "--no-show", "--output-dir", out]
+    result = run_script(SCRIPT, *args, env={"KERAS_HOME": str(tmp_path), **NO_NETWORK})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Downloading" not in result.stdout
+
+    square = center_square(read_rgb(default_image_path()), ker9.INPUT_SIZE)
+    expected = stand_in.predict(ker9.model_input(keras, "mobilenetv3small", square), verbose=0)[0]
+    top = read_json(out / "ker9_pretrained.json")["top5"]
+    assert top[0]["probability"] == pytest.approx(expected.max(), abs=1e-6)
+    for entry in top:
+        index = int(entry["wordnet_id"][1:])
+        assert entry["probability"] == pytest.approx(expected[index], abs=1e-6)
+
+
+def test_offline_with_a_damaged_cached_file_says_delete_it(tmp_path):
+    models_dir = tmp_path / "models"
+    write_class_index(models_dir)
+    damaged = models_dir / ker9.MODELS["vgg16"]["file"]
+    damaged.write_bytes(b"\x89HDF\r\n half a download")
+    result = run_script(
+        SCRIPT, "--offline", "--no-show", env={"KERAS_HOME": str(tmp_path), **NO_NETWORK}
+    )
+    assert_clean_error(result)
+    assert "Downloading" not in result.stdout  # --offline: Keras must not try to fetch it again
+    assert str(damaged) in result.stderr and "delete it" in result.stderr
+    assert damaged.read_bytes() == b"\x89HDF\r\n half a download"
