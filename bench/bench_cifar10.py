@@ -77,7 +77,7 @@ def prepare(tf, keras, recipe, precision, args, x, y):
         metrics=["accuracy"],
         jit_compile=ker5.use_xla(tf),  # the same choice for both recipes
     )
-    augmenter = ker5.make_augmenter(keras, recipe, args.seed)
+    augmenter = ker5.make_augmenter(keras, args.seed)  # both: shifts and mirror images
     train, _ = ker5.make_datasets(tf, x, y, x[:256], y[:256], batch_size, augmenter, args.seed)
     optimizer = type(model.optimizer).__name__
     row = {"recipe": recipe, "batch": batch_size, "optimizer": optimizer, "precision": policy}

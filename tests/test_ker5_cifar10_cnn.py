@@ -165,6 +165,21 @@ def test_lesson_bad_inputs_fail_fast_with_one_line(tmp_path, unwritable_dir, tin
         SCRIPT, "--data-dir", tiny_data, "--output-dir", unwritable_dir, "--no-show"
     )
     assert_clean_error(result)
+    for angle in ("200", "-5", "nan"):
+        assert_clean_error(run_script(SCRIPT, "--rotate", angle, "--data-dir", tiny_data))
+
+
+def test_augmentation_shifts_and_mirrors_and_turns_only_when_asked():
+    import ker5_cifar10_cnn as ker5
+    from common.tf_quiet import import_keras
+
+    _, keras = import_keras()
+    plain = ker5.make_augmenter(keras, seed=0)
+    assert [type(layer).__name__ for layer in plain.layers] == ["RandomFlip", "RandomTranslation"]
+    turned = ker5.make_augmenter(keras, seed=0, rotate=9)
+    assert type(turned.layers[-1]).__name__ == "RandomRotation"
+    # Keras counts turns in fractions of 360°: ±9° is ±0.025.
+    assert turned.layers[-1].get_config()["factor"] == pytest.approx((-0.025, 0.025))
 
 
 # --- Training ---
@@ -266,7 +281,7 @@ def test_a_diverging_run_stops_keeps_the_good_model_and_exits_1(tmp_path, tiny_d
 
 
 def test_distribute_trains_on_two_logical_cpus(tmp_path, tiny_data):
-    args = [*TINY, "--data-dir", tiny_data, "--epochs", "1", "--distribute"]
+    args = [*TINY, "--data-dir", tiny_data, "--epochs", "1", "--distribute", "--rotate", "10"]
     result = run_script(SCRIPT, *args, "--output-dir", tmp_path, "--model-dir", tmp_path / "m")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "training data-parallel on 2 devices" in result.stdout
