@@ -495,7 +495,7 @@ def plot_augmentation(plt, augmenter, tf, x_train, y_train, path):
             for row in range(4):
                 axes[row, 0].set_ylabel(CLASS_NAMES[y_train[row]], fontsize=9)
         axes[0, col].set_title("original" if col == 0 else f"augmented {col}", fontsize=8)
-    turns = augmenter and any("rotation" in layer.name for layer in augmenter.layers)
+    turns = augmenter and "RandomRotation" in [type(layer).__name__ for layer in augmenter.layers]
     what = "random turns, shifts and mirror images" if turns else "random shifts and mirror images"
     note = "" if augmenter else " (--no-augment: the network sees only the originals)"
     fig.suptitle(f"What the network sees: {what}" + note)
