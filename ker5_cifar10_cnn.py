@@ -157,6 +157,8 @@ def parse_args(argv=None):
         args.lr = recipe["lr"]
     if not (args.lr > 0 and math.isfinite(args.lr)):
         parser.error(f"--lr must be a positive number, got {args.lr}")
+    if args.rotate and args.no_augment:
+        parser.error("--rotate turns the augmented images, so it does nothing with --no-augment")
     return args
 
 

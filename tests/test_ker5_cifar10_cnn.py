@@ -167,6 +167,9 @@ def test_lesson_bad_inputs_fail_fast_with_one_line(tmp_path, unwritable_dir, tin
     assert_clean_error(result)
     for angle in ("200", "-5", "nan"):
         assert_clean_error(run_script(SCRIPT, "--rotate", angle, "--data-dir", tiny_data))
+    result = run_script(SCRIPT, "--rotate", "10", "--no-augment", "--data-dir", tiny_data)
+    assert_clean_error(result)
+    assert "--no-augment" in result.stderr
 
 
 def test_augmentation_shifts_and_mirrors_and_turns_only_when_asked():
