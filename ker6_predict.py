@@ -24,10 +24,10 @@ Run it:
   python ker6_predict.py --export             # + SavedModel, ONNX, parity and latency
   python ker6_predict.py --quick --no-show    # the class demo
 
-What you should see (a model from `ker5_cifar10_cnn.py --quick`, 49% on cifar10-mini):
-  test #536      ship  62.1%   airplane  22.4%   automobile  10.1%   (true: ship: right)
+What you should see (a model from `ker5_cifar10_cnn.py --quick`, 53% on cifar10-mini):
+  test #536      ship  81.5%   airplane  15.1%   automobile   1.7%   (true: ship: right)
   ...
-  7 of 16 right (44%)
+  9 of 16 right (56%)
   with --export: every runtime within 3e-7 of Keras, then a latency table. On a busy 2-core
   laptop CPU model.predict took 300-420 ms for one image, onnxruntime 0.55-1.3 ms.
 Exported files go to the output folder (default outputs/): cifar10_cnn.onnx and
