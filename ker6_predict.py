@@ -197,11 +197,17 @@ def check_model_file(path, explicit):
 def default_model(models_dir=MODELS):
     """ker5's full-run model if there is one, else the newest variant (say, from --quick)."""
     full = Path(models_dir) / DEFAULT_MODEL.name
-    variants = sorted(Path(models_dir).glob(VARIANT_MODELS), key=lambda p: p.stat().st_mtime)
+    variants = []
+    for path in Path(models_dir).glob(VARIANT_MODELS):
+        try:
+            variants.append((path.stat().st_mtime, path))
+        except OSError:  # a broken link, or deleted while we looked
+            continue
     if full.exists() or not variants:
         return full
-    print(f"no {full.name} from a full ker5 run yet; using the newest variant, {variants[-1]}")
-    return variants[-1]
+    newest = max(variants)[1]
+    print(f"no {full.name} (ker5's default run) yet; using the newest variant, {newest}")
+    return newest
 
 
 # --- Load it with Keras, safely ---

@@ -26,6 +26,7 @@ with their probabilities, and saves outputs/ker9_pretrained.png and outputs/ker9
 an untrained network: about 0.001 for every class, so the labels mean nothing.
 """
 
+import hashlib
 import json
 import os
 import time
@@ -49,6 +50,7 @@ MODELS = {
         "file": "vgg16_weights_tf_dim_ordering_tf_kernels.h5",
         "url": "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/",
         "download": "528 MB",
+        "md5": "64373286793e3c8b2b4e3219cbf3544b",  # the checksum Keras checks the file against
     },
     "mobilenetv3small": {
         "builder": "MobileNetV3Small",
@@ -56,6 +58,7 @@ MODELS = {
         "file": "weights_mobilenet_v3_small_224_1.0_float.h5",
         "url": "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v3/",
         "download": "about 10 MB",
+        "md5": "8768d4c2e7dee89b9d02b2d03d65d862",
     },
     "efficientnetb0": {
         "builder": "EfficientNetB0",
@@ -63,6 +66,7 @@ MODELS = {
         "file": "efficientnetb0.h5",
         "url": "https://storage.googleapis.com/keras-applications/",
         "download": "about 21 MB",
+        "md5": "902e53a9f72be733fc0bcb005b3ebbac",
     },
 }
 CLASS_INDEX = {
@@ -91,6 +95,15 @@ def keras_models_dir():
 def missing_files(needed, models_dir):
     """The entries of needed (file name, url, download size) that are not in the cache yet."""
     return [item for item in needed if not (models_dir / item["file"]).is_file()]
+
+
+def file_md5(path):
+    """The MD5 checksum of a file, read in 1 MB blocks (VGG16's weights are 528 MB)."""
+    digest = hashlib.md5()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def how_to_get(missing, models_dir, why):
@@ -188,6 +201,17 @@ def main():
     missing = missing_files(needed, models_dir)
     if missing and args.offline:
         raise LessonError(how_to_get(missing, models_dir, "--offline and not in the Keras cache"))
+    cached = models_dir / spec["file"]
+    if trained and args.offline:  # Keras quietly re-downloads a file that fails its checksum
+        try:
+            intact = file_md5(cached) == spec["md5"]
+        except OSError as error:
+            raise LessonError(f"cannot read {cached}: {error.strerror}") from None
+        if not intact:
+            raise LessonError(
+                f"{cached} is damaged or incomplete (its MD5 checksum is not the one Keras "
+                f"expects); delete it and download it again from {spec['url']}{spec['file']}"
+            )
 
     square = center_square(image, INPUT_SIZE)  # (224, 224, 3) uint8 RGB
     _, keras = import_keras(args.verbose)
@@ -196,20 +220,14 @@ def main():
     # --- Build the model ---
     # One line gives the architecture; weights="imagenet" fetches the trained numbers (once).
     build = getattr(keras.applications, spec["builder"])
-    weights = "imagenet" if trained else None
-    if trained and args.offline:  # the cached file itself: Keras never re-downloads a path
-        weights = str(models_dir / spec["file"])
     try:
-        model = build(weights=weights, input_shape=(INPUT_SIZE, INPUT_SIZE, 3))
+        model = build(
+            weights="imagenet" if trained else None, input_shape=(INPUT_SIZE, INPUT_SIZE, 3)
+        )
         class_index_path = keras.utils.get_file(
             CLASS_INDEX["file"], CLASS_INDEX["url"] + CLASS_INDEX["file"], cache_subdir="models"
         )
     except Exception as error:  # no network, a proxy, a half-downloaded or damaged file...
-        if trained and args.offline:
-            raise LessonError(
-                f"{weights} is not {spec['builder']}'s ImageNet weights ({first_line(error)}); "
-                f"delete it and download it again from {spec['url']}{spec['file']}"
-            ) from None
         still_missing = missing_files(needed, models_dir)
         damaged = "corrupted" in str(error)  # downloaded, but the checksum does not match
         if not (still_missing or damaged or "URL fetch failure" in str(error)):

@@ -165,9 +165,12 @@ def test_lesson_bad_inputs_fail_fast_with_one_line(tmp_path, unwritable_dir, tin
         SCRIPT, "--data-dir", tiny_data, "--output-dir", unwritable_dir, "--no-show"
     )
     assert_clean_error(result)
+    safe = ["--data-dir", tiny_data, "--output-dir", tmp_path, "--model-dir", tmp_path / "m"]
     for angle in ("200", "-5", "nan"):
-        assert_clean_error(run_script(SCRIPT, "--rotate", angle, "--data-dir", tiny_data))
-    result = run_script(SCRIPT, "--rotate", "10", "--no-augment", "--data-dir", tiny_data)
+        result = run_script(SCRIPT, "--rotate", angle, *safe)
+        assert_clean_error(result)
+        assert "0 to 180" in result.stderr or "invalid degrees value" in result.stderr
+    result = run_script(SCRIPT, "--rotate", "10", "--no-augment", *safe)
     assert_clean_error(result)
     assert "--no-augment" in result.stderr
 
@@ -267,6 +270,7 @@ def test_each_kind_of_run_has_its_own_model_files():
     assert name("--quick") == "cifar10_cnn_quick"  # the class demo keeps its hands off it
     assert name("--no-augment") == "cifar10_cnn_no_augment"
     assert name("--recipe", "classic", "--quick") == "cifar10_cnn_classic_quick"
+    assert name("--rotate", "7.5") == "cifar10_cnn_rotate7.5"
 
 
 def test_a_diverging_run_stops_keeps_the_good_model_and_exits_1(tmp_path, tiny_data):
@@ -290,7 +294,7 @@ def test_distribute_trains_on_two_logical_cpus(tmp_path, tiny_data):
     assert "training data-parallel on 2 devices" in result.stdout
     report = read_json(tmp_path / "ker5_cifar10_cnn.json")
     assert [d.rsplit("/", 1)[-1] for d in report["devices"]] == ["device:CPU:0", "device:CPU:1"]
-    assert (tmp_path / "m" / "cifar10_cnn_quick.keras").exists()
+    assert (tmp_path / "m" / "cifar10_cnn_rotate10_quick.keras").exists()
 
 
 def test_class_names_are_the_official_order():

@@ -4,6 +4,7 @@ No test downloads anything: the trained weights are 528 MB. The pipeline runs wi
 `--weights none` (the same architecture, untrained) and a class index the test writes.
 """
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -77,6 +78,14 @@ def test_weight_file_names_are_those_in_keras_source():
     source = Path(importlib.util.find_spec("keras").origin).parent / "src" / "applications"
     vgg16 = (source / "vgg16.py").read_text()
     assert f'"{ker9.MODELS["vgg16"]["file"]}"' in vgg16
+    # The checksums --offline checks are the ones Keras checks (with the classifier on top).
+    assert f'file_hash="{ker9.MODELS["vgg16"]["md5"]}"' in vgg16
+    for name, module, key in (
+        ("mobilenetv3small", "mobilenet_v3", "small_224_1.0_float"),
+        ("efficientnetb0", "efficientnet", "b0"),
+    ):  # WEIGHTS_HASHES = {key: (with the classifier, without), ...}
+        text = (source / f"{module}.py").read_text()
+        assert f'"{key}": (\n        "{ker9.MODELS[name]["md5"]}",' in text, name
     joined = re.sub(r'"\s*\n\s*"', "", vgg16)  # "https://...keras-applications/" "vgg16/..."
     assert ker9.MODELS["vgg16"]["url"] + ker9.MODELS["vgg16"]["file"] in joined
     mobilenet = (source / "mobilenet_v3.py").read_text()
@@ -186,41 +195,27 @@ def test_bad_images_are_clean_errors(tmp_path, bad_inputs):
         assert "Keras cache" not in result.stderr, what  # the image is checked first
 
 
-# --- Offline with the weights in the cache: used as they are, never fetched again ---
-def test_offline_uses_the_cached_weights_file_itself(tmp_path):
-    """A weights file in the cache is loaded by path: the run needs no network."""
-    from common.images import center_square, default_image_path, read_rgb
-    from common.tf_quiet import import_keras
-
-    _, keras = import_keras()
-    models_dir = tmp_path / "models"
-    write_class_index(models_dir)
-    spec = ker9.MODELS["mobilenetv3small"]
-    keras.utils.set_random_seed(123)  # not the lesson's seed: its own random start would differ
-    stand_in = keras.applications.MobileNetV3Small(weights=None, input_shape=(224, 224, 3))
-    stand_in.save(models_dir / spec["file"])  # .h5: the legacy format the real file has
-    out = tmp_path / "out"
-    args = ["--model", "mobilenetv3small", "--offline", "--no-show", "--output-dir", out]
-    result = run_script(SCRIPT, *args, env={"KERAS_HOME": str(tmp_path), **NO_NETWORK})
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "Downloading" not in result.stdout
-
-    square = center_square(read_rgb(default_image_path()), ker9.INPUT_SIZE)
-    expected = stand_in.predict(ker9.model_input(keras, "mobilenetv3small", square), verbose=0)[0]
-    top = read_json(out / "ker9_pretrained.json")["top5"]
-    assert top[0]["probability"] == pytest.approx(expected.max(), abs=1e-6)
-    for entry in top:
-        index = int(entry["wordnet_id"][1:])
-        assert entry["probability"] == pytest.approx(expected[index], abs=1e-6)
+# --- Offline with the weights in the cache: checked first, never fetched again ---
+def test_file_md5_known_answers(tmp_path):
+    path = tmp_path / "abc"
+    path.write_bytes(b"abc")
+    assert ker9.file_md5(path) == "900150983cd24fb0d6963f7d28e17f72"  # RFC 1321's test suite
+    path.write_bytes(b"a" * (3 << 20))  # several 1 MB blocks
+    assert ker9.file_md5(path) == hashlib.md5(b"a" * (3 << 20)).hexdigest()
 
 
 def test_offline_with_a_damaged_cached_file_says_delete_it(tmp_path):
     models_dir = tmp_path / "models"
     write_class_index(models_dir)
-    damaged = models_dir / ker9.MODELS["vgg16"]["file"]
+    damaged = models_dir / ker9.MODELS["mobilenetv3small"]["file"]
     damaged.write_bytes(b"\x89HDF\r\n half a download")
     result = run_script(
-        SCRIPT, "--offline", "--no-show", env={"KERAS_HOME": str(tmp_path), **NO_NETWORK}
+        SCRIPT,
+        "--model",
+        "mobilenetv3small",
+        "--offline",
+        "--no-show",
+        env={"KERAS_HOME": str(tmp_path), **NO_NETWORK},
     )
     assert_clean_error(result)
     assert "Downloading" not in result.stdout  # --offline: Keras must not try to fetch it again
