@@ -103,8 +103,11 @@ def least_squares(x, y):
 def mse_of(kernels, x, y):
     """The training loss (MSE) of each recorded kernel, recomputed in float64."""
     p = patches(x).astype(np.float64)
-    residuals = kernels.reshape(len(kernels), 9) @ p.T - y.reshape(1, -1)
-    return np.mean(residuals**2, axis=1)
+    flat = kernels.reshape(len(kernels), 9)
+    # 256 kernels at a time: the seminar recipe records 15,001, and all of them at once
+    # would need several GB for the residuals of a 256-px image.
+    blocks = [flat[i : i + 256] @ p.T - y.reshape(1, -1) for i in range(0, len(flat), 256)]
+    return np.concatenate([np.mean(block**2, axis=1) for block in blocks])
 
 
 def learn_kernel(tf, keras, x, y, recipe="fast", epochs=None, seed=0, verbose=0):
