@@ -347,7 +347,12 @@ def predict_edges(model, image_u8):
 
 
 def main():
-    parser = make_parser(__doc__, image=True, epochs=EPOCHS, batch_size=BATCH_SIZE)
+    parser = make_parser(
+        __doc__,
+        image=True,
+        epochs=(EPOCHS, QUICK_EPOCHS),
+        batch_size=(BATCH_SIZE, QUICK_BATCH_SIZE),
+    )
     parser.add_argument(
         "--crops",
         type=positive_int,
@@ -366,10 +371,8 @@ def main():
             f"Canny finds no edges in {photo_name} at these settings, so there is nothing to "
             "score the models against; try a photo with sharper detail"
         )
-    epochs = QUICK_EPOCHS if args.quick and args.epochs == EPOCHS else args.epochs
+    epochs, batch_size = args.epochs, args.batch_size  # --quick's smaller ones unless typed
     n_crops = args.crops or (QUICK_CROPS if args.quick else TRAIN_CROPS)
-    quick_batch = args.quick and args.batch_size == BATCH_SIZE
-    batch_size = QUICK_BATCH_SIZE if quick_batch else args.batch_size
 
     from common.tf_quiet import import_keras
 

@@ -7,7 +7,22 @@ from common.paths import OUTPUTS
 
 
 class LessonParser(argparse.ArgumentParser):
-    """An ArgumentParser whose mistakes are one `error:` line and exit code 2, like bad input."""
+    """An ArgumentParser whose mistakes are one `error:` line and exit code 2, like bad input.
+
+    Flags in quick_defaults (dest -> (default, default with --quick)) are filled in after
+    parsing, so a value the student types is always used, with --quick or without.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.quick_defaults = {}
+
+    def parse_args(self, args=None, namespace=None):
+        parsed = super().parse_args(args, namespace)
+        for dest, (default, quick) in self.quick_defaults.items():
+            if getattr(parsed, dest) is None:
+                setattr(parsed, dest, quick if getattr(parsed, "quick", False) else default)
+        return parsed
 
     def error(self, message):
         print(f"error: {message} (see --help)", file=sys.stderr)
@@ -23,7 +38,10 @@ def positive_int(text):
 
 
 def make_parser(doc, *, image=False, epochs=None, batch_size=None, seed=0):
-    """An ArgumentParser with the shared flags; pass a default to add --epochs/--batch-size."""
+    """An ArgumentParser with the shared flags; pass a default to add --epochs/--batch-size.
+
+    A default may be a pair (default, default with --quick).
+    """
     first_line = (doc or "").strip().splitlines()[0] if doc else None
     parser = LessonParser(description=first_line)
     if image:
@@ -33,20 +51,18 @@ def make_parser(doc, *, image=False, epochs=None, batch_size=None, seed=0):
             help="your own image (any format OpenCV reads); default: matplotlib's "
             "grace_hopper.jpg sample photo",
         )
-    if epochs is not None:
+    for flag, value, what in (
+        ("--epochs", epochs, "training epochs"),
+        ("--batch-size", batch_size, "samples per training step"),
+    ):
+        if value is None:
+            continue
+        default, quick = value if isinstance(value, tuple) else (value, value)
+        with_quick = f", {quick} with --quick" if quick != default else ""
         parser.add_argument(
-            "--epochs",
-            type=positive_int,
-            default=epochs,
-            help=f"training epochs (default: {epochs})",
+            flag, type=positive_int, default=None, help=f"{what} (default: {default}{with_quick})"
         )
-    if batch_size is not None:
-        parser.add_argument(
-            "--batch-size",
-            type=positive_int,
-            default=batch_size,
-            help=f"samples per training step (default: {batch_size})",
-        )
+        parser.quick_defaults[flag[2:].replace("-", "_")] = (default, quick)
     parser.add_argument(
         "--seed", type=int, default=seed, help=f"random seed, for repeatable runs (default: {seed})"
     )

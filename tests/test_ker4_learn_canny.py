@@ -142,3 +142,19 @@ def test_image_without_canny_edges_is_refused(tmp_path):
     result = run_script(SCRIPT, "--quick", "--image", smooth, "--output-dir", tmp_path)
     assert_clean_error(result)
     assert "no edges" in result.stderr
+
+
+def test_quick_defaults_yield_to_values_the_student_types():
+    from common.cli import make_parser
+
+    parser = make_parser("ker4's flags", epochs=(4, 2), batch_size=(16, 8))
+
+    def chosen(*argv):
+        args = parser.parse_args(list(argv))
+        return args.epochs, args.batch_size
+
+    assert chosen() == (4, 16)
+    assert chosen("--quick") == (2, 8)
+    # Typed values win, even when they equal the full run's defaults.
+    assert chosen("--quick", "--epochs", "4", "--batch-size", "16") == (4, 16)
+    assert chosen("--epochs", "3") == (3, 16)
