@@ -57,8 +57,6 @@ from common.images import center_square, default_image_path, read_rgb
 from common.paths import MODELS, atomic_write, prepare_output_dir, write_json
 from common.tf_quiet import import_keras, stderr_silenced
 
-cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # no WARN lines on stderr
-
 DEFAULT_MODEL = MODELS / "cifar10_cnn.h5"  # the seminar's format; ker5_cifar10_cnn.py writes it
 # ker5's variants (--quick, --no-augment, --recipe classic) write cifar10_cnn_<variant>.h5.
 VARIANT_MODELS = "cifar10_cnn_*.h5"
@@ -127,8 +125,7 @@ def _h5_config(path):
     except OSError as error:
         if "truncated" in str(error):
             raise LessonError(f"{path} is truncated (the file ends early): copy it again") from None
-        reason = str(error).splitlines()[0][:100]
-        raise LessonError(f"{path} is a corrupted HDF5 file ({reason})") from None
+        raise LessonError(f"{path} is a corrupted HDF5 file ({first_line(error, 100)})") from None
     if text is None or not has_weights:
         raise LessonError(f"{path} is an HDF5 file but not a whole Keras model (weights only?)")
     return text.decode("utf-8") if isinstance(text, bytes) else str(text)

@@ -232,7 +232,9 @@ def main():
         damaged = "corrupted" in str(error)  # downloaded, but the checksum does not match
         if not (still_missing or damaged or "URL fetch failure" in str(error)):
             raise LessonError(f"could not build {spec['builder']}: {first_line(error)}") from None
-        reason = str(error).split(" -- ")[-1].strip()[:80] or type(error).__name__
+        reason = (
+            first_line(error, limit=None).split(" -- ")[-1].strip()[:80] or type(error).__name__
+        )
         raise LessonError(
             how_to_get(still_missing or needed, models_dir, f"could not download ({reason})")
         ) from None
@@ -258,7 +260,6 @@ def main():
         print("  (untrained weights: these labels are noise; drop --weights none for real ones)")
 
     # --- Save the results ---
-    weights_file = models_dir / spec["file"]
     results = {
         "model": spec["builder"],
         "weights": args.weights,
@@ -266,8 +267,8 @@ def main():
         "input_shape": list(x.shape),
         "params": int(params),
         "float32_megabytes": round(params * 4 / 1e6, 1),
-        "weights_file": str(weights_file) if trained else None,
-        "weights_file_bytes": weights_file.stat().st_size if weights_file.is_file() else None,
+        "weights_file": str(cached) if trained else None,
+        "weights_file_bytes": cached.stat().st_size if cached.is_file() else None,
         "predict_seconds": round(seconds, 3),
         "probability_sum": float(probabilities.sum()),
         "top5": [{"wordnet_id": w, "label": lab, "probability": p} for w, lab, p in top],

@@ -16,6 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import ker4_learn_canny as lesson  # noqa: E402
+from common.cli import positive_int  # noqa: E402
 from common.tf_quiet import import_keras  # noqa: E402
 
 
@@ -49,9 +50,11 @@ def crops_per_second(keras, policy, x, y, batch_size, steps, repeats):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=10, help="steps per timing (default: 10)")
-    parser.add_argument("--repeats", type=int, default=3, help="timings each (default: 3)")
-    parser.add_argument("--batch-size", type=int, default=16, help="(default: 16)")
+    parser.add_argument(
+        "--steps", type=positive_int, default=10, help="steps per timing (default: 10)"
+    )
+    parser.add_argument("--repeats", type=positive_int, default=3, help="timings each (default: 3)")
+    parser.add_argument("--batch-size", type=positive_int, default=16, help="(default: 16)")
     args = parser.parse_args()
     tf, keras = import_keras()
     x, y = lesson.training_crops(0, args.batch_size * args.steps)

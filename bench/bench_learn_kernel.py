@@ -18,6 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from common.cli import positive_int  # noqa: E402
 from common.images import read_gray  # noqa: E402
 from common.tf_quiet import import_keras  # noqa: E402
 from ker3_learn_kernel import (  # noqa: E402
@@ -31,8 +32,12 @@ from ker3_learn_kernel import (  # noqa: E402
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seminar-epochs", type=int, default=1500, help="cap (default: 1500)")
-    parser.add_argument("--repeats", type=int, default=5, help="runs per fast row (default: 5)")
+    parser.add_argument(
+        "--seminar-epochs", type=positive_int, default=1500, help="cap (default: 1500)"
+    )
+    parser.add_argument(
+        "--repeats", type=positive_int, default=5, help="runs per fast row (default: 5)"
+    )
     args = parser.parse_args()
 
     tf, keras = import_keras()

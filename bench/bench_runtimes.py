@@ -21,6 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import ker6_predict as ker6  # noqa: E402
+from common.cli import positive_int  # noqa: E402
 from common.errors import run_lesson  # noqa: E402
 from common.tf_quiet import import_keras  # noqa: E402
 
@@ -28,7 +29,9 @@ from common.tf_quiet import import_keras  # noqa: E402
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="a .h5/.keras model (default: seminar CNN)")
-    parser.add_argument("--calls", type=int, default=300, help="timed calls (default: 300)")
+    parser.add_argument(
+        "--calls", type=positive_int, default=300, help="timed calls (default: 300)"
+    )
     parser.add_argument("--seconds", type=float, default=10.0, help="cap per row (default: 10)")
     args = parser.parse_args()
     if args.model:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.errors import LessonError
+from common.errors import LessonError, first_line
 
 CLASS_NAMES = (
     "airplane",
@@ -153,8 +153,8 @@ def load_cifar10(data_dir=None):
     try:
         (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
     except Exception as error:  # no network, a proxy, a half-downloaded file, a bad hash...
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        reason = reason.rsplit(" -- ", 1)[-1]  # Keras' "URL fetch failure on URL: None -- why"
+        # Keras' "URL fetch failure on URL: None -- why": keep the why.
+        reason = first_line(error, limit=None).rsplit(" -- ", 1)[-1]
         raise LessonError(f"could not download CIFAR-10 ({reason[:120]}); {HOW_TO_GET}") from None
     return (x_train, y_train.reshape(-1).astype(np.int64)), (
         x_test,
