@@ -42,6 +42,8 @@ from common.figures import pyplot, save_figure, show
 from common.images import read_gray
 from common.paths import prepare_output_dir, write_json
 from common.tf_quiet import import_keras
+from ker1_sobel_opencv import SOBEL_X
+from ker3_learn_kernel import curvature, make_training_pair, patches
 
 # --- Setup ---
 LR_FACTORS = {"too small": 0.05, "good": 0.5, "too large": 1.1}  # times the limit 2/L
@@ -51,7 +53,7 @@ BOWL_START = (-1.0, 2.0)
 BOWL_STEPS = 30
 KERNEL_STEPS, KERNEL_STEPS_QUICK = 300, 100
 IMAGE_WIDTH = 64  # ker3's problem, shrunk so that each step takes a millisecond
-kernel = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)  # Sobel x, to learn back
+kernel = SOBEL_X  # ker1's vertical-edge Sobel, to learn back as in ker3
 DIVERGED = 1e6  # a loss this many times the starting loss counts as diverged: stop there
 
 CURVE_START = 2.0  # where the descent on the 1-D curve starts: right of the hump
@@ -92,14 +94,6 @@ def bowl_loss(hessian, p):
     return 0.5 * np.einsum("...i,ij,...j->...", p, hessian, p)
 
 
-def patch_matrix(image):
-    """Every 3x3 neighbourhood of the zero-padded image as a row: shape (pixels, 9)."""
-    height, width = image.shape
-    padded = np.pad(image, 1)
-    rows = [padded[i : i + height, j : j + width].ravel() for i in range(3) for j in range(3)]
-    return np.stack(rows, axis=1)
-
-
 def kernel_problem():
     """ker3's problem, small: a standardised photo and its Sobel-filtered version."""
     image, _ = read_gray()  # matplotlib's grace_hopper.jpg; 600x512
@@ -109,16 +103,7 @@ def kernel_problem():
     # L/mu is about 2600; the whole photo shrunk keeps its edges (L/mu about 210), so plain SGD
     # learns the kernel in a few hundred steps.
     image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    image = (image - image.mean()) / image.std()  # zero mean, unit std
-    target = cv2.filter2D(image, -1, kernel, borderType=cv2.BORDER_CONSTANT)
-    return image.astype(np.float32), target.astype(np.float32)
-
-
-def mse_curvature(image):
-    """L and mu of the MSE loss of a 3x3 kernel: 2 x the extreme eigenvalues of E[patch patch^T]."""
-    patches = patch_matrix(image)
-    eigenvalues = np.linalg.eigvalsh(patches.T @ patches / len(patches))
-    return 2 * float(eigenvalues[-1]), 2 * float(eigenvalues[0])
+    return make_training_pair(image, kernel)  # standardised, and filtered with zero padding
 
 
 def train_kernel(keras, tf, image, target, learning_rate, steps, seed):
@@ -135,7 +120,7 @@ def train_kernel(keras, tf, image, target, learning_rate, steps, seed):
     model.layers[0].set_weights([start.astype(np.float32)])  # same start for every rate
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate), loss="mse")
 
-    patches, pixels = patch_matrix(image), target.ravel()
+    neighbourhoods, pixels = patches(image), target.ravel()  # (pixels, 9), (pixels,)
 
     class RecordLoss(keras.callbacks.Callback):
         """The exact MSE after every step (Keras' own log is a running mean over the epoch)."""
@@ -145,7 +130,7 @@ def train_kernel(keras, tf, image, target, learning_rate, steps, seed):
 
         def loss(self):
             w = self.model.layers[0].get_weights()[0].ravel()
-            return float(np.mean((patches @ w - pixels) ** 2))
+            return float(np.mean((neighbourhoods @ w - pixels) ** 2))
 
         def on_train_batch_end(self, batch, logs=None):
             self.losses.append(self.loss())
@@ -349,11 +334,14 @@ def main():
 
     # --- Trap 1: the learning rate, on a bowl ---
     hessian = bowl_hessian()
-    L = float(np.linalg.eigvalsh(hessian)[-1])  # the steepest curvature
+    bowl_L = float(np.linalg.eigvalsh(hessian)[-1])  # the steepest curvature
     bowl_paths, bowl_results = {}, {}
-    print(f"Trap 1, the learning rate. Bowl with curvature L = {L:g}: the limit is 2/L = {2 / L:g}")
+    print(
+        f"Trap 1, the learning rate. Bowl with curvature L = {bowl_L:g}: "
+        f"the limit is 2/L = {2 / bowl_L:g}"
+    )
     for name, factor in LR_FACTORS.items():
-        rate = factor * 2 / L
+        rate = factor * 2 / bowl_L
         path = gradient_descent(lambda p: hessian @ p, BOWL_START, rate, BOWL_STEPS)
         bowl_paths[name] = path
         losses = bowl_loss(hessian, path)
@@ -366,7 +354,7 @@ def main():
 
     # --- Trap 1 again: ker3's kernel, same rates relative to its own 2/L ---
     image, target = kernel_problem()
-    L, mu = mse_curvature(image)
+    L, mu = curvature(image)  # ker3's: the extreme curvatures of the MSE over the 9 weights
     height, width = image.shape
     print(f"ker3's kernel on a {width}x{height} photo: L = {L:.3g}, 2/L = {2 / L:.3g}")
     kernel_runs = {}
@@ -387,7 +375,7 @@ def main():
             f"({verdict} after {len(losses) - 1} steps)"
         )
     results["learning_rate"] = {
-        "bowl": {"L": float(np.linalg.eigvalsh(hessian)[-1]), "runs": bowl_results},
+        "bowl": {"L": bowl_L, "runs": bowl_results},
         "kernel": {
             "L": float(L),
             "mu": float(mu),

@@ -36,7 +36,7 @@ def test_bowl_limit_is_set_by_its_steepest_curvature():
 def test_patches_reproduce_filter2d_and_give_the_mse_hessian():
     rng = np.random.default_rng(1)
     image = rng.normal(size=(7, 9)).astype(np.float32)
-    patches = k7.patch_matrix(image)
+    patches = k7.patches(image)
     filtered = cv2.filter2D(image, -1, k7.kernel, borderType=cv2.BORDER_CONSTANT)
     assert patches @ k7.kernel.ravel() == pytest.approx(filtered.ravel(), abs=1e-5)
 
@@ -57,7 +57,7 @@ def test_patches_reproduce_filter2d_and_give_the_mse_hessian():
             for i in range(9)
         ]
     )
-    L, mu = k7.mse_curvature(image)
+    L, mu = k7.curvature(image)
     eigenvalues = np.linalg.eigvalsh(numeric)
     assert eigenvalues[-1] == pytest.approx(L, rel=1e-3)
     assert eigenvalues[0] == pytest.approx(mu, rel=1e-2, abs=1e-3)
@@ -66,9 +66,9 @@ def test_patches_reproduce_filter2d_and_give_the_mse_hessian():
 def test_kernel_gradient_descent_respects_its_2_over_L():
     """Plain GD on the lesson's own kernel problem: just below 2/L learns, just above explodes."""
     image, target = k7.kernel_problem()
-    patches = k7.patch_matrix(image).astype(np.float64)
+    patches = k7.patches(image).astype(np.float64)
     y = target.ravel().astype(np.float64)
-    L, _ = k7.mse_curvature(image)
+    L, _ = k7.curvature(image)
 
     def grad(w):
         return 2 / len(y) * patches.T @ (patches @ w - y)
