@@ -67,6 +67,12 @@ TOP_K = 3
 N_TEST_IMAGES = 16  # CIFAR-10 test images shown when no image is given (--quick: 8)
 MAX_FIGURE_IMAGES = 24
 PARITY_TOLERANCE = 1e-5  # every runtime must give Keras' probabilities to this
+# The exported runtimes compared with Keras, and their keys in the JSON.
+PARITY_KEYS = {
+    "savedmodel": "savedmodel_max_abs_diff",
+    "onnxruntime": "onnxruntime_max_abs_diff",
+    "opencv dnn": "opencv_max_abs_diff",
+}
 LATENCY_CALLS = 200  # calls timed for one image (--quick: 30), median reported
 LATENCY_SECONDS = 3.0  # ...but stop timing a slow runtime after this long (--quick: 1 s)
 THROUGHPUT_BATCH = 256
@@ -446,6 +452,18 @@ def make_runtimes(tf, model, savedmodel_dir, onnx_path):
     }
 
 
+def time_runtimes(runtimes, one, batch, calls, batch_calls, seconds, digits=2):
+    """Print and return each runtime's median ms for one image and images/s for a batch."""
+    latency, throughput = {}, {}
+    print(f"{'runtime':<22} {'ms / 1 image':>13} {'(calls)':>8} {f'images/s @{len(batch)}':>14}")
+    for name, run in runtimes.items():
+        latency[name], n = median_ms(run, one, calls, seconds)
+        batch_ms, _ = median_ms(run, batch, batch_calls, seconds)
+        throughput[name] = len(batch) / (batch_ms / 1000)
+        print(f"{name:<22} {latency[name]:13.{digits}f} {n:>8} {throughput[name]:14.0f}")
+    return latency, throughput
+
+
 def median_ms(run, x, calls, seconds):
     """Median wall time of run(x) in ms, over up to `calls` calls (or `seconds`, at least 5)."""
     run(x)  # the first call builds graphs and allocates: not what we want to time
@@ -471,21 +489,18 @@ def compare_runtimes(tf, model, x, out_dir, stem, quick, verbose):
     try:
         runtimes = make_runtimes(tf, model, savedmodel_dir, onnx_path)
         reference = runtimes["keras predict"](x)
-        outputs = {name: runtimes[name](x) for name in ("savedmodel", "onnxruntime", "opencv dnn")}
+        outputs = {name: runtimes[name](x) for name in PARITY_KEYS}
     except Exception as error:
         raise LessonError(f"could not run the exported model: {first_line(error)}") from None
 
     # Parity: the same images through each runtime, against Keras' probabilities.
-    result, diffs = {}, {}
+    result = {}
     print("largest |probability - Keras probability| on the same images:")
-    for name in ("savedmodel", "onnxruntime", "opencv dnn"):
+    for name, key in PARITY_KEYS.items():
         got = np.asarray(outputs[name]).reshape(reference.shape)
-        diffs[name] = float(np.abs(got - reference).max())
-        ok = "ok" if diffs[name] <= PARITY_TOLERANCE else f"MORE than {PARITY_TOLERANCE:g}"
-        print(f"  {name:<12} {diffs[name]:.1e}  {ok}")
-    result["savedmodel_max_abs_diff"] = diffs["savedmodel"]
-    result["onnxruntime_max_abs_diff"] = diffs["onnxruntime"]
-    result["opencv_max_abs_diff"] = diffs["opencv dnn"]
+        result[key] = float(np.abs(got - reference).max())
+        ok = "ok" if result[key] <= PARITY_TOLERANCE else f"MORE than {PARITY_TOLERANCE:g}"
+        print(f"  {name:<12} {result[key]:.1e}  {ok}")
 
     # Latency: one image at a time (an app answering a user), then a batch of 256.
     calls = 30 if quick else LATENCY_CALLS
@@ -493,13 +508,8 @@ def compare_runtimes(tf, model, x, out_dir, stem, quick, verbose):
     rng = np.random.default_rng(0)
     one = np.ascontiguousarray(x[:1])
     batch = x[rng.integers(0, len(x), THROUGHPUT_BATCH)]  # (256, 32, 32, 3)
-    latency, throughput = {}, {}
-    print(f"\n{'runtime':<22} {'ms / 1 image':>13} {'(calls)':>8} {'images/s @256':>14}")
-    for name, run in runtimes.items():
-        latency[name], n = median_ms(run, one, calls, seconds)
-        batch_ms, _ = median_ms(run, batch, 7 if not quick else 3, seconds)
-        throughput[name] = THROUGHPUT_BATCH / (batch_ms / 1000)
-        print(f"{name:<22} {latency[name]:13.2f} {n:>8} {throughput[name]:14.0f}")
+    print()
+    latency, throughput = time_runtimes(runtimes, one, batch, calls, 7 if not quick else 3, seconds)
     fastest = min(latency, key=latency.get)
     print(
         f"fastest for one image: {fastest}, {latency[fastest]:.2f} ms; model.predict is "

@@ -62,12 +62,7 @@ def main():
         runtimes["onnxruntime 1 thread"] = lambda b: single.run(None, {name: b})[0]
 
         print(f"{model.count_params():,} parameters; {args.calls} calls or {args.seconds} s a row")
-        print(f"{'runtime':<22} {'ms / 1 image':>13} {'(calls)':>8} {'images/s @256':>14}")
-        for label, run in runtimes.items():
-            ms, n = ker6.median_ms(run, x[:1], args.calls, args.seconds)
-            batch_ms, _ = ker6.median_ms(run, x, 10, args.seconds)
-            rate = ker6.THROUGHPUT_BATCH / (batch_ms / 1000)
-            print(f"{label:<22} {ms:13.3f} {n:>8} {rate:14.0f}")
+        ker6.time_runtimes(runtimes, x[:1], x, args.calls, 10, args.seconds, digits=3)
 
 
 if __name__ == "__main__":
