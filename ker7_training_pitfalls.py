@@ -405,13 +405,10 @@ def main():
     results["local_minimum"] = {"global_minimum": global_p, "local_minimum": local_p}
     for name, path in curve_paths.items():
         end = float(path[-1])
-        results["local_minimum"][name] = {
-            "p": end,
-            "E": float(curve(end)),
-            "minimum": which_minimum(end),
-        }
-        where = which_minimum(end)
-        print(f"  {name:18s} ends at p = {end:6.2f}, E = {curve(end):6.2f}: {where} minimum")
+        stop = {"p": end, "E": float(curve(end)), "minimum": which_minimum(end)}
+        results["local_minimum"][name] = stop
+        where = stop["minimum"]
+        print(f"  {name:18s} ends at p = {end:6.2f}, E = {stop['E']:6.2f}: {where} minimum")
     fig = figure_local_minimum(plt, curve_paths, starts, ends)
     save_figure(fig, out / "ker7_local_minimum.png")
     print("  The figure: plain GD rolls into the nearer valley; momentum carries over the hump.")
