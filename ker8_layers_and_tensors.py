@@ -50,7 +50,7 @@ CROPS = {
     "stars": (0, 0, 140),
     "flag stripes": (10, 260, 120),
     "blue wall": (390, 140, 110),
-    "ribbons": (320, 470, 140),
+    "ribbons": (320, 460, 140),  # (x, y, side): ends at the photo's bottom row, 600
     "name tag": (70, 460, 110),
 }
 
