@@ -16,10 +16,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 
 
+def teaching_order(path):
+    """ker3_... before ker3t_... before ker4_...: the number, then the letter after it."""
+    number, letter = re.match(r"ker(\d+)([a-z]*)_", path.name).groups()
+    return int(number), letter
+
+
 def lessons():
-    """The lesson scripts kerN_*.py, in seminar order N."""
-    found = ROOT.glob("ker[0-9]*_*.py")
-    return sorted(found, key=lambda path: int(re.match(r"ker(\d+)", path.name).group(1)))
+    """The lesson scripts kerN_*.py and kerNt_*.py, in teaching order."""
+    return sorted(ROOT.glob("ker[0-9]*_*.py"), key=teaching_order)
 
 
 def run(lesson):

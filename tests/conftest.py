@@ -77,3 +77,19 @@ def unwritable_dir(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     return blocker / "outputs"
+
+
+def run_edited_copy(tmp_path, lesson, edits, *args, env=None, timeout=900):
+    """Copy a lesson into tmp_path, change its text as an instructor would, and run the copy.
+
+    edits is a list of (old, new) pairs; each old text must appear exactly once in the lesson,
+    so a test notices when the lesson it edits has changed. Returns (CompletedProcess, copy).
+    """
+    text = (ROOT / lesson).read_text(encoding="utf-8")
+    for old, new in edits:
+        assert text.count(old) == 1, f"{lesson} should contain this exactly once: {old!r}"
+        text = text.replace(old, new)
+    copy = tmp_path / lesson
+    copy.write_text(text, encoding="utf-8")
+    full_env = {"PYTHONPATH": str(ROOT), **(env or {})}
+    return run_script(copy, *args, env=full_env, timeout=timeout), copy

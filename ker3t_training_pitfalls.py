@@ -1,4 +1,4 @@
-"""ker7 — what can go wrong while Keras learns: learning rate, local minimum, overfitting.
+"""Lesson 3t: what can go wrong while Keras learns: learning rate, local minimum, overfitting.
 
 Slides "Algoritmus (optimizer)" and the three "Záludnosti". Keras learns with the seminar's
 four-step algorithm:
@@ -22,11 +22,11 @@ Plain gradient descent takes dp = -learning_rate * gradient. This lesson shows i
   with the default seed, but on 12 points it is not dependable: try --seed 2 or 3.
 
 Run it:
-    python ker7_training_pitfalls.py                    # under a minute on 2 cores
-    python ker7_training_pitfalls.py --quick --no-show  # shorter runs, no window
+    python ker3t_training_pitfalls.py                    # under a minute on 2 cores
+    python ker3t_training_pitfalls.py --quick --no-show  # shorter runs, no window
 
-It saves three figures (outputs/ker7_learning_rate.png, ker7_local_minimum.png,
-ker7_overfitting.png) and outputs/ker7_training_pitfalls.json. Expect: the kernel's MSE falls
+It saves three figures (outputs/ker3t_learning_rate.png, ker3t_local_minimum.png,
+ker3t_overfitting.png) and outputs/ker3t_training_pitfalls.json. Expect: the kernel's MSE falls
 from 8.4 to about 2e-4 at the good rate (0.5 x 2/L), only to about 0.04 at the small one
 (0.05 x 2/L), and explodes past 1e7 at 1.1 x 2/L; plain GD ends at p = 1.13 (the local minimum),
 momentum and restarts at p = -1.30 (the global one); the train/validation gap is about 0.14
@@ -386,7 +386,7 @@ def main():
         },
     }
     fig = figure_learning_rate(plt, hessian, bowl_paths, kernel_runs, 2 / L)
-    save_figure(fig, out / "ker7_learning_rate.png")
+    save_figure(fig, out / "ker3t_learning_rate.png")
     print("  The figure: below 2/L the error falls (slowly when too small); above it, it explodes.")
 
     # --- Trap 2: stuck in a local minimum ---
@@ -410,7 +410,7 @@ def main():
         where = stop["minimum"]
         print(f"  {name:18s} ends at p = {end:6.2f}, E = {stop['E']:6.2f}: {where} minimum")
     fig = figure_local_minimum(plt, curve_paths, starts, ends)
-    save_figure(fig, out / "ker7_local_minimum.png")
+    save_figure(fig, out / "ker3t_local_minimum.png")
     print("  The figure: plain GD rolls into the nearer valley; momentum carries over the hump.")
 
     # --- Trap 3: overfitting ---
@@ -432,13 +432,13 @@ def main():
             f"gap {run['gap']:.4f}  ({run['epochs_run']} epochs)"
         )
     fig = figure_overfitting(plt, data, runs)
-    save_figure(fig, out / "ker7_overfitting.png")
+    save_figure(fig, out / "ker3t_overfitting.png")
     print("  The figure: training error keeps falling while validation error climbs. Early")
     print("  stopping keeps the epoch with the best validation error: a bigger training error,")
     print("  better predictions. (Dropout helps with this seed; with --seed 2 or 3 it does not.)")
 
-    write_json(out / "ker7_training_pitfalls.json", results)
-    print(f"results: {out / 'ker7_training_pitfalls.json'}")
+    write_json(out / "ker3t_training_pitfalls.json", results)
+    print(f"results: {out / 'ker3t_training_pitfalls.json'}")
     show(plt, args.no_show)
 
 

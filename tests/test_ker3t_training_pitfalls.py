@@ -1,13 +1,13 @@
-"""ker7: the learning-rate limit 2/L, the local minimum, and the overfitting fixes."""
+"""ker3t: the learning-rate limit 2/L, the local minimum, and the overfitting fixes."""
 
 import cv2
 import numpy as np
 import pytest
 from conftest import assert_clean_error, read_json, run_script
 
-import ker7_training_pitfalls as k7
+import ker3t_training_pitfalls as k3t
 
-SCRIPT = "ker7_training_pitfalls.py"
+SCRIPT = "ker3t_training_pitfalls.py"
 
 
 # --- Trap 1: the learning rate ---
@@ -15,30 +15,30 @@ SCRIPT = "ker7_training_pitfalls.py"
 def test_rate_above_2_over_L_diverges_on_a_quadratic(curvature):
     """E = L/2 p^2: each step multiplies p by (1 - lr L), so |p| shrinks iff lr < 2/L."""
     limit = 2 / curvature
-    below = k7.gradient_descent(lambda p: curvature * p, [1.0], 0.95 * limit, 200)
-    above = k7.gradient_descent(lambda p: curvature * p, [1.0], 1.05 * limit, 200)
+    below = k3t.gradient_descent(lambda p: curvature * p, [1.0], 0.95 * limit, 200)
+    above = k3t.gradient_descent(lambda p: curvature * p, [1.0], 1.05 * limit, 200)
     assert abs(below[-1, 0]) < 1e-3
     assert abs(above[-1, 0]) > 1e3
-    exact = k7.gradient_descent(lambda p: curvature * p, [1.0], 1 / curvature, 1)
+    exact = k3t.gradient_descent(lambda p: curvature * p, [1.0], 1 / curvature, 1)
     assert exact[-1, 0] == pytest.approx(0.0, abs=1e-12)  # lr = 1/L jumps to the bottom
 
 
 def test_bowl_limit_is_set_by_its_steepest_curvature():
-    hessian = k7.bowl_hessian((5.0, 1.0), 30.0)
+    hessian = k3t.bowl_hessian((5.0, 1.0), 30.0)
     assert np.linalg.eigvalsh(hessian) == pytest.approx([1.0, 5.0])
     start = np.array([-1.0, 2.0])
     for factor, should_converge in [(0.95, True), (1.05, False)]:
-        path = k7.gradient_descent(lambda p: hessian @ p, start, factor * 2 / 5.0, 300)
-        final = k7.bowl_loss(hessian, path[-1])
+        path = k3t.gradient_descent(lambda p: hessian @ p, start, factor * 2 / 5.0, 300)
+        final = k3t.bowl_loss(hessian, path[-1])
         assert (final < 1e-6) == should_converge, (factor, final)
 
 
 def test_patches_reproduce_filter2d_and_give_the_mse_hessian():
     rng = np.random.default_rng(1)
     image = rng.normal(size=(7, 9)).astype(np.float32)
-    patches = k7.patches(image)
-    filtered = cv2.filter2D(image, -1, k7.kernel, borderType=cv2.BORDER_CONSTANT)
-    assert patches @ k7.kernel.ravel() == pytest.approx(filtered.ravel(), abs=1e-5)
+    patches = k3t.patches(image)
+    filtered = cv2.filter2D(image, -1, k3t.kernel, borderType=cv2.BORDER_CONSTANT)
+    assert patches @ k3t.kernel.ravel() == pytest.approx(filtered.ravel(), abs=1e-5)
 
     # The Hessian of mean((P w - y)^2), by finite differences, against 2 P^T P / N.
     target = filtered.ravel().astype(np.float64)
@@ -57,7 +57,7 @@ def test_patches_reproduce_filter2d_and_give_the_mse_hessian():
             for i in range(9)
         ]
     )
-    L, mu = k7.curvature(image)
+    L, mu = k3t.curvature(image)
     eigenvalues = np.linalg.eigvalsh(numeric)
     assert eigenvalues[-1] == pytest.approx(L, rel=1e-3)
     assert eigenvalues[0] == pytest.approx(mu, rel=1e-2, abs=1e-3)
@@ -65,16 +65,16 @@ def test_patches_reproduce_filter2d_and_give_the_mse_hessian():
 
 def test_kernel_gradient_descent_respects_its_2_over_L():
     """Plain GD on the lesson's own kernel problem: just below 2/L learns, just above explodes."""
-    image, target = k7.kernel_problem()
-    patches = k7.patches(image).astype(np.float64)
+    image, target = k3t.kernel_problem()
+    patches = k3t.patches(image).astype(np.float64)
     y = target.ravel().astype(np.float64)
-    L, _ = k7.curvature(image)
+    L, _ = k3t.curvature(image)
 
     def grad(w):
         return 2 / len(y) * patches.T @ (patches @ w - y)
 
     def final_loss(factor):
-        path = k7.gradient_descent(grad, np.zeros(9), factor * 2 / L, 400)
+        path = k3t.gradient_descent(grad, np.zeros(9), factor * 2 / L, 400)
         return np.mean((patches @ path[-1] - y) ** 2)
 
     start = np.mean(y**2)
@@ -84,31 +84,31 @@ def test_kernel_gradient_descent_respects_its_2_over_L():
 
 # --- Trap 2: the local minimum ---
 def test_curve_minima_are_the_two_valleys():
-    global_p, local_p = k7.curve_minima()
-    assert k7.curve_grad(global_p) == pytest.approx(0.0, abs=1e-9)
-    assert k7.curve_grad(local_p) == pytest.approx(0.0, abs=1e-9)
+    global_p, local_p = k3t.curve_minima()
+    assert k3t.curve_grad(global_p) == pytest.approx(0.0, abs=1e-9)
+    assert k3t.curve_grad(local_p) == pytest.approx(0.0, abs=1e-9)
     assert global_p < 0 < local_p
-    assert k7.curve(global_p) < k7.curve(local_p)
-    assert k7.which_minimum(0.17) == "neither"  # the hump between them
+    assert k3t.curve(global_p) < k3t.curve(local_p)
+    assert k3t.which_minimum(0.17) == "neither"  # the hump between them
 
 
 def test_plain_gd_stops_locally_and_momentum_or_restarts_find_the_global_minimum():
-    plain = k7.gradient_descent(k7.curve_grad, k7.CURVE_START, k7.CURVE_LR, k7.CURVE_STEPS)
-    momentum = k7.gradient_descent(
-        k7.curve_grad, k7.CURVE_START, k7.CURVE_LR, k7.CURVE_STEPS, momentum=k7.MOMENTUM
+    plain = k3t.gradient_descent(k3t.curve_grad, k3t.CURVE_START, k3t.CURVE_LR, k3t.CURVE_STEPS)
+    momentum = k3t.gradient_descent(
+        k3t.curve_grad, k3t.CURVE_START, k3t.CURVE_LR, k3t.CURVE_STEPS, momentum=k3t.MOMENTUM
     )
-    assert k7.which_minimum(plain[-1, 0]) == "local"
-    assert k7.which_minimum(momentum[-1, 0]) == "global"
+    assert k3t.which_minimum(plain[-1, 0]) == "local"
+    assert k3t.which_minimum(momentum[-1, 0]) == "global"
     for seed in range(5):
-        starts, ends, best = k7.best_of_restarts(seed)
-        assert len(starts) == len(ends) == k7.RESTARTS
-        assert k7.which_minimum(best[-1]) == "global", seed
+        starts, ends, best = k3t.best_of_restarts(seed)
+        assert len(starts) == len(ends) == k3t.RESTARTS
+        assert k3t.which_minimum(best[-1]) == "global", seed
 
 
 # --- The lesson end to end, as a student runs it ---
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("ker7")
+    out = tmp_path_factory.mktemp("ker3t")
     result = run_script(SCRIPT, "--quick", "--no-show", "--output-dir", out)
     return result, out
 
@@ -117,20 +117,20 @@ def test_quick_run_writes_figures_and_json(quick_run):
     result, out = quick_run
     assert result.returncode == 0, result.stderr[-3000:]
     for name in ("learning_rate", "local_minimum", "overfitting"):
-        assert (out / f"ker7_{name}.png").stat().st_size > 10_000
-        assert f"figure: {out / f'ker7_{name}.png'}" in result.stdout
+        assert (out / f"ker3t_{name}.png").stat().st_size > 10_000
+        assert f"figure: {out / f'ker3t_{name}.png'}" in result.stdout
     assert result.stdout.count("The figure:") == 3
-    data = read_json(out / "ker7_training_pitfalls.json")
+    data = read_json(out / "ker3t_training_pitfalls.json")
     assert set(data) >= {"learning_rate", "local_minimum", "overfitting"}
     for problem in ("bowl", "kernel"):
         runs = data["learning_rate"][problem]["runs"]
-        assert set(runs) == set(k7.LR_FACTORS)
+        assert set(runs) == set(k3t.LR_FACTORS)
         assert all("final_loss" in run for run in runs.values())
 
 
 def test_quick_run_learning_rates(quick_run):
     _, out = quick_run
-    lr = read_json(out / "ker7_training_pitfalls.json")["learning_rate"]
+    lr = read_json(out / "ker3t_training_pitfalls.json")["learning_rate"]
     kernel_problem = lr["kernel"]
     assert kernel_problem["limit_2_over_L"] == pytest.approx(2 / kernel_problem["L"])
     for problem in (lr["bowl"], kernel_problem):
@@ -144,23 +144,23 @@ def test_quick_run_learning_rates(quick_run):
 
 def test_quick_run_minima(quick_run):
     _, out = quick_run
-    minima = read_json(out / "ker7_training_pitfalls.json")["local_minimum"]
+    minima = read_json(out / "ker3t_training_pitfalls.json")["local_minimum"]
     assert minima["plain GD"]["minimum"] == "local"
-    assert minima[f"momentum {k7.MOMENTUM}"]["minimum"] == "global"
-    assert minima[f"best of {k7.RESTARTS} restarts"]["minimum"] == "global"
+    assert minima[f"momentum {k3t.MOMENTUM}"]["minimum"] == "global"
+    assert minima[f"best of {k3t.RESTARTS} restarts"]["minimum"] == "global"
 
 
 def test_quick_run_fixes_narrow_the_train_validation_gap(quick_run):
     _, out = quick_run
-    runs = read_json(out / "ker7_training_pitfalls.json")["overfitting"]
+    runs = read_json(out / "ker3t_training_pitfalls.json")["overfitting"]
     no_fix, early = runs["no fix"], runs["early stopping"]
-    assert no_fix["train_loss"] < k7.NOISE**2 < no_fix["val_loss"]  # it learned the noise
+    assert no_fix["train_loss"] < k3t.NOISE**2 < no_fix["val_loss"]  # it learned the noise
     assert early["gap"] < 0.8 * no_fix["gap"], (early, no_fix)
     assert early["val_loss"] < no_fix["val_loss"]
     assert early["train_loss"] > no_fix["train_loss"]  # a bigger training error, on purpose
-    assert early["epochs_run"] == early["best_val_epoch"] + k7.PATIENCE < no_fix["epochs_run"]
+    assert early["epochs_run"] == early["best_val_epoch"] + k3t.PATIENCE < no_fix["epochs_run"]
     # Dropout is reported too; on 12 points whether it helps depends on the seed.
-    dropout = runs[f"dropout {k7.DROPOUT}"]
+    dropout = runs[f"dropout {k3t.DROPOUT}"]
     assert dropout["epochs_run"] == no_fix["epochs_run"] and dropout["gap"] > 0
 
 

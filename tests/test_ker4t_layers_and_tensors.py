@@ -1,4 +1,4 @@
-"""ker8: the image tensor's axes, every layer's shapes and parameter counts, train vs inference."""
+"""ker4t: the image tensor's axes, every layer's shapes and parameter counts, train vs inference."""
 
 import ast
 import operator
@@ -8,7 +8,7 @@ import pytest
 from cifar_data import make_cifar_folder
 from conftest import assert_clean_error, read_json, run_script
 
-SCRIPT = "ker8_layers_and_tensors.py"
+SCRIPT = "ker4t_layers_and_tensors.py"
 # Every layer family the issue lists; each must appear in the JSON.
 FAMILIES = {
     "Dense",
@@ -62,18 +62,18 @@ def evaluate(formula):
 @pytest.fixture(scope="module")
 def lesson(tmp_path_factory):
     """Run the lesson once in quick mode, on the photo crops; return (result, json, out_dir)."""
-    out = tmp_path_factory.mktemp("ker8")
+    out = tmp_path_factory.mktemp("ker4t")
     result = run_script(
         SCRIPT, "--quick", "--no-show", "--output-dir", out, env={"CIFAR10_DIR": ""}
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    return result, read_json(out / "ker8_layers_and_tensors.json"), out
+    return result, read_json(out / "ker4t_layers_and_tensors.json"), out
 
 
 def test_figures_and_quiet_start(lesson):
     result, _, out = lesson
-    assert (out / "ker8_tensor.png").stat().st_size > 10_000
-    assert (out / "ker8_activations.png").stat().st_size > 10_000
+    assert (out / "ker4t_tensor.png").stat().st_size > 10_000
+    assert (out / "ker4t_activations.png").stat().st_size > 10_000
     assert "figure:" in result.stdout
     assert "cuda" not in result.stderr.lower() and "I0000" not in result.stderr
 
@@ -90,9 +90,9 @@ def test_ten_real_images_are_one_uint8_tensor(lesson):
 
 
 def test_photo_crops_are_real_and_different():
-    import ker8_layers_and_tensors as ker8
+    import ker4t_layers_and_tensors as ker4t
 
-    x, names = ker8.photo_crops()
+    x, names = ker4t.photo_crops()
     assert x.shape == (10, 32, 32, 3) and x.dtype == np.uint8
     assert len(set(names)) == 10
     means = x.reshape(10, -1).mean(axis=1)
@@ -100,11 +100,11 @@ def test_photo_crops_are_real_and_different():
 
 
 def test_cifar_folder_gives_its_first_ten_test_images(tmp_path):
-    import ker8_layers_and_tensors as ker8
+    import ker4t_layers_and_tensors as ker4t
     from common.cifar10 import CLASS_NAMES, read_batch
 
     folder = make_cifar_folder(tmp_path / "cifar-10-batches-py", n_train=20, n_test=12)
-    x, names = ker8.cifar_images(folder)
+    x, names = ker4t.cifar_images(folder)
     images, labels = read_batch(folder / "test_batch")
     assert x.shape == (10, 32, 32, 3) and x.dtype == np.uint8
     np.testing.assert_array_equal(x, images[:10])

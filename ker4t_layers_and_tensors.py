@@ -18,13 +18,13 @@ What the lesson shows:
   (50,400 against 56).
 
 Run:
-    python ker8_layers_and_tensors.py              # 15-30 s, mostly importing TensorFlow
-    python ker8_layers_and_tensors.py --quick --no-show    # the same: the lesson is already small
-    python ker8_layers_and_tensors.py --data-dir path/to/cifar-10-batches-py
+    python ker4t_layers_and_tensors.py              # 15-30 s, mostly importing TensorFlow
+    python ker4t_layers_and_tensors.py --quick --no-show    # the same: the lesson is already small
+    python ker4t_layers_and_tensors.py --data-dir path/to/cifar-10-batches-py
 
 It prints a table of 24 layers ("Conv2D(2, (3, 3))  (10, 32, 32, 3) -> (10, 30, 30, 2)
-params 56 = 3*3*3*2 + 2"), saves outputs/ker8_tensor.png and outputs/ker8_activations.png, and
-writes outputs/ker8_layers_and_tensors.json (one entry per layer: shapes and parameters).
+params 56 = 3*3*3*2 + 2"), saves outputs/ker4t_tensor.png and outputs/ker4t_activations.png, and
+writes outputs/ker4t_layers_and_tensors.json (one entry per layer: shapes and parameters).
 """
 
 import cv2
@@ -487,7 +487,7 @@ def main():
         },
         "flatten_shape": list(flat.shape),
     }
-    json_path = out_dir / "ker8_layers_and_tensors.json"
+    json_path = out_dir / "ker4t_layers_and_tensors.json"
     write_json(json_path, results)
     mismatches = [e["call"] for e in entries if e["params"] != e["params_by_formula"]]
     print(
@@ -497,8 +497,8 @@ def main():
 
     # --- Figures ---
     plt = pyplot(args.no_show)
-    save_figure(plot_tensor(plt, x, names, source), out_dir / "ker8_tensor.png")
-    save_figure(plot_activations(plt, keras, ops), out_dir / "ker8_activations.png")
+    save_figure(plot_tensor(plt, x, names, source), out_dir / "ker4t_tensor.png")
+    save_figure(plot_activations(plt, keras, ops), out_dir / "ker4t_activations.png")
     print(f"results: {json_path}")
     show(plt, args.no_show)
     return 1 if mismatches else 0

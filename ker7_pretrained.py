@@ -11,17 +11,17 @@ What the lesson shows:
   MobileNetV3Small has 2,554,968 (10 MB), 54 times fewer.
 
 Run:
-    python ker9_pretrained.py                              # VGG16 on grace_hopper.jpg
-    python ker9_pretrained.py --model mobilenetv3small     # a small modern model
-    python ker9_pretrained.py --image my_cat.jpg --quick --no-show
-    python ker9_pretrained.py --offline        # never download; use only the Keras cache
-    python ker9_pretrained.py --weights none   # untrained, for testing the pipeline: needs
+    python ker7_pretrained.py                              # VGG16 on grace_hopper.jpg
+    python ker7_pretrained.py --model mobilenetv3small     # a small modern model
+    python ker7_pretrained.py --image my_cat.jpg --quick --no-show
+    python ker7_pretrained.py --offline        # never download; use only the Keras cache
+    python ker7_pretrained.py --weights none   # untrained, for testing the pipeline: needs
                                                # only imagenet_class_index.json
 
 The first run downloads the weights (VGG16: 528 MB) and imagenet_class_index.json (35 KB).
 Offline with nothing cached, it stops with one line that names the file, where to download it
 and the folder to put it in, and exit code 2. With the weights, a run prints the five labels
-with their probabilities, and saves outputs/ker9_pretrained.png and outputs/ker9_pretrained.json.
+with their probabilities, and saves outputs/ker7_pretrained.png and outputs/ker7_pretrained.json.
 --quick runs the same (it is one photo already). With --weights none the numbers are those of
 an untrained network: about 0.001 for every class, so the labels mean nothing.
 """
@@ -273,12 +273,12 @@ def main():
         "probability_sum": float(probabilities.sum()),
         "top5": [{"wordnet_id": w, "label": lab, "probability": p} for w, lab, p in top],
     }
-    json_path = out_dir / "ker9_pretrained.json"
+    json_path = out_dir / "ker7_pretrained.json"
     write_json(json_path, results)
     plt = pyplot(args.no_show)
     state = "ImageNet weights" if trained else "UNTRAINED weights: labels are meaningless"
     title = f"{spec['builder']}, {params / 1e6:.1f} M parameters ({state})"
-    save_figure(plot_result(plt, square, top, title), out_dir / "ker9_pretrained.png")
+    save_figure(plot_result(plt, square, top, title), out_dir / "ker7_pretrained.png")
     print(f"results: {json_path}")
     show(plt, args.no_show)
 
