@@ -24,7 +24,6 @@ a run takes about a second.
 """
 
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -35,12 +34,14 @@ from common.figures import pyplot, save_figure, show
 from common.images import read_gray
 from common.paths import prepare_output_dir, write_json
 
+# --- Settings ---
 # The slide's kernel. cv2.filter2D computes correlation (no kernel flip), so the kernel is
 # used exactly as written: right column minus left column.
 SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float32)
 EDGE_FRACTION = 0.1  # a pixel is an "edge" when |response| is above 10% of the largest one
 
 
+# --- The OpenCV calls ---
 def sobel_filter2d(image, kernel=SOBEL_X):
     """The signed response of kernel on a float32 image, computed in float32."""
     return cv2.filter2D(image, cv2.CV_32F, kernel)
@@ -52,9 +53,29 @@ def seminar_one_liner(image):
     return cv2.filter2D(image_uint8, -1, SOBEL_X.astype(np.int32))
 
 
+# --- Show it ---
+def plot_responses(plt, image, response, clipped, lost_fraction):
+    """Input | signed response | b = |response| | the uint8 one-liner's result."""
+    b = np.abs(response)
+    limit = float(np.percentile(b, 99.5)) or 1.0  # a few very strong edges would wash out the rest
+    panels = [
+        (image, "input a", dict(cmap="gray", vmin=0, vmax=255)),
+        (response, "signed response (red +, blue -)", dict(cmap="RdBu_r", vmin=-limit, vmax=limit)),
+        (b, "b = |response| (the slide)", dict(cmap="gray", vmin=0, vmax=limit)),
+        (clipped, f"uint8 one-liner: {lost_fraction:.0%} of edges lost", dict(cmap="gray")),
+    ]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4.6))  # one per panel
+    for ax, (data, title, style) in zip(axes, panels, strict=True):
+        shown = ax.imshow(data, **style)
+        ax.set_title(title)
+        ax.axis("off")
+        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.02)
+    fig.suptitle("Vertical edges with cv2.filter2D and the Sobel kernel")
+    return fig
+
+
 def main(argv=None):
-    parser = make_parser(__doc__, image=True)
-    args = parser.parse_args(argv)
+    args = make_parser(__doc__, image=True).parse_args(argv)
 
     # --- Prepare the data ---
     image, note = read_gray(args.image)  # (height, width), float32, 0..255
@@ -85,20 +106,7 @@ def main(argv=None):
 
     # --- Show it ---
     plt = pyplot(args.no_show)
-    fig, axes = plt.subplots(1, 4, figsize=(16, 4.6))
-    limit = float(np.percentile(b, 99.5)) or 1.0  # a few very strong edges would wash out the rest
-    panels = [
-        (image, "input a", dict(cmap="gray", vmin=0, vmax=255)),
-        (response, "signed response (red +, blue -)", dict(cmap="RdBu_r", vmin=-limit, vmax=limit)),
-        (b, "b = |response| (the slide)", dict(cmap="gray", vmin=0, vmax=limit)),
-        (clipped, f"uint8 one-liner: {lost_fraction:.0%} of edges lost", dict(cmap="gray")),
-    ]
-    for ax, (data, title, style) in zip(axes, panels, strict=True):
-        shown = ax.imshow(data, **style)
-        ax.set_title(title)
-        ax.axis("off")
-        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.02)
-    fig.suptitle("Vertical edges with cv2.filter2D and the Sobel kernel")
+    fig = plot_responses(plt, image, response, clipped, lost_fraction)
     figure = save_figure(fig, out_dir / "ker1_sobel_opencv.png")
     results = {
         "image": str(args.image or "grace_hopper.jpg"),
@@ -112,7 +120,7 @@ def main(argv=None):
         "milliseconds": ms,
         "figure": str(figure),
     }
-    print(f"results: {write_json(Path(out_dir) / 'ker1_sobel_opencv.json', results)}")
+    print(f"results: {write_json(out_dir / 'ker1_sobel_opencv.json', results)}")
     show(plt, args.no_show)
 
 
