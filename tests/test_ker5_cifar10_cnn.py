@@ -3,6 +3,7 @@
 import csv
 import os
 import pickle
+import re
 import signal
 
 import numpy as np
@@ -14,14 +15,25 @@ from common.cifar10 import CLASS_NAMES, load_cifar10
 from common.errors import LessonError
 
 SCRIPT = "ker5_cifar10_cnn.py"
-# The issue's table: the slide's arithmetic, done right.
-EXPECTED_PARAMS = [
-    ("Conv2D(32)", "(3·3·3)·32 + 32", 896),
-    ("Conv2D(32)", "(3·3·32)·32 + 32", 9_248),
-    ("Conv2D(64)", "(3·3·32)·64 + 64", 18_496),
-    ("Conv2D(64)", "(3·3·64)·64 + 64", 36_928),
+# The code slide's network: (label, formula, count), worked out by hand from the slide's code.
+EXPECTED_CODE = [
+    ("Conv2D(32)", "3·3·3·32 + 32", 896),
+    ("Conv2D(32)", "3·3·32·32 + 32", 9_248),
+    ("Conv2D(64)", "3·3·32·64 + 64", 18_496),
+    ("Conv2D(64)", "3·3·64·64 + 64", 36_928),
     ("Dense(512)", "2304·512 + 512", 1_180_160),
     ("Dense(10)", "512·10 + 10", 5_130),
+]
+# The "Architektúra" slide, line by line, and the number each line adds up to.
+SLIDE = [
+    ("3x(3x3)x32 + 32", 896),
+    ("(32x(3x3))x32 + 32", 9_248),
+    ("(32x(3x3))x64 + 64", 18_496),
+    ("(64x(3x3))x64 + 64", 36_928),
+    ("(64x(3x3))x64 + 64", 36_928),
+    ("(64x(3x3))x64 + 64", 36_928),
+    ("512 x 256 + 512", 131_584),
+    ("10 x 512 + 10", 5_130),
 ]
 TINY = ["--quick", "--no-show", "--batch-size", "32"]
 
@@ -42,19 +54,33 @@ def history_rows(path):
 # --- The parameter counts ---
 
 
-def test_parameter_counts_match_the_corrected_slide():
+def test_code_network_is_the_code_slide_layer_for_layer():
     import ker5_cifar10_cnn as ker5
-    from common.tf_quiet import import_keras
 
-    _, keras = import_keras()
-    model = ker5.build_model(keras)
-    assert ker5.parameter_table(model) == EXPECTED_PARAMS
+    model = ker5.code_network()
+    rows = ker5.parameter_table(model)
+    assert [(r["label"], r["formula"], r["count"]) for r in rows] == EXPECTED_CODE
     assert model.count_params() == 1_250_858
     assert model.output_shape == (None, 10)
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds.count("Conv2D") == 4 and kinds.count("Dense") == 2
     assert kinds.count("Dropout") == 3 and kinds.count("MaxPooling2D") == 2
     assert model.layers[-1].get_config()["activation"] == "softmax"
+    # Its Dense(512) sees 6·6·64 = 2304 numbers: no slide line adds that up.
+    assert [r["slide"] for r in rows] == [line for line, _ in SLIDE[:4]] + [None, SLIDE[-1][0]]
+
+
+def test_table_network_agrees_with_every_line_of_the_architektura_slide():
+    import ker5_cifar10_cnn as ker5
+
+    model = ker5.table_network()
+    rows = ker5.parameter_table(model)
+    assert [(r["slide"], r["count"]) for r in rows] == SLIDE
+    assert [ker5.slide_value(line) for line, _ in SLIDE] == [count for _, count in SLIDE]
+    assert model.count_params() == sum(count for _, count in SLIDE) == 276_138
+    assert model.get_layer(index=-1).output.shape == (None, 10)
+    flatten = [layer for layer in model.layers if type(layer).__name__ == "Flatten"][0]
+    assert flatten.output.shape == (None, 256)  # 2·2·64: the slide's "512 x 256"
 
 
 # --- The data loader ---
@@ -177,12 +203,10 @@ def test_lesson_bad_inputs_fail_fast_with_one_line(tmp_path, unwritable_dir, tin
 
 def test_augmentation_shifts_and_mirrors_and_turns_only_when_asked():
     import ker5_cifar10_cnn as ker5
-    from common.tf_quiet import import_keras
 
-    _, keras = import_keras()
-    plain = ker5.make_augmenter(keras, seed=0)
+    plain = ker5.make_augmenter(seed=0)
     assert [type(layer).__name__ for layer in plain.layers] == ["RandomFlip", "RandomTranslation"]
-    turned = ker5.make_augmenter(keras, seed=0, rotate=9)
+    turned = ker5.make_augmenter(seed=0, rotate=9)
     assert type(turned.layers[-1]).__name__ == "RandomRotation"
     # Keras counts turns in fractions of 360°: ±9° is ±0.025.
     assert turned.layers[-1].get_config()["factor"] == pytest.approx((-0.025, 0.025))
@@ -196,7 +220,8 @@ def test_quick_run_learns_and_saves_both_model_files(tmp_path, tiny_data):
     args = ["--data-dir", tiny_data, "--epochs", "3", "--output-dir", out, "--model-dir", models]
     result = run_script(SCRIPT, *TINY, *args)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "(3·3·3)·32 + 32" in result.stdout and "= 1,250,858" in result.stdout
+    assert "3·3·3·32 + 32" in result.stdout
+    assert re.search(r"^  total\s+1,250,858$", result.stdout, re.MULTILINE)
     assert "test accuracy of the saved model" in result.stdout
     report = read_json(out / "ker5_cifar10_cnn.json")
     assert report["params"] == 1_250_858
@@ -244,19 +269,37 @@ def test_a_killed_run_resumes_from_the_last_finished_epoch(tmp_path, tiny_data):
     assert [int(r["epoch"]) for r in rows] == [0, 1, 2]  # both runs' epochs, once each
 
 
-def test_resume_only_with_the_same_settings(tmp_path):
-    import ker5_cifar10_cnn as ker5
+def test_resume_only_with_the_same_settings_and_the_same_model(tmp_path, capsys):
+    from common.safe_training import start_or_resume
 
     state = tmp_path / "cifar10_cnn.resume"
     settings = {"recipe": "modern", "epochs": 3}
-    assert ker5.prepare_resume(state, settings) == (0, {})  # nothing to resume: fresh start
-    (state / "backup").mkdir()
-    (state / "backup" / "training_metadata.json").write_text('{"epoch": 2, "batch": 0}')
-    (state / "best.json").write_text('{"val_accuracy": 0.5, "epoch": 2}')
-    assert ker5.prepare_resume(state, settings) == (2, {"val_accuracy": 0.5, "epoch": 2})
+
+    def interrupted_run(epoch=2):
+        (state / "backup").mkdir()
+        (state / "backup" / "training_metadata.json").write_text(f'{{"epoch": {epoch}}}')
+        (state / "best.json").write_text('{"val_accuracy": 0.5, "epoch": 2}')
+
+    assert start_or_resume(state, settings, "model-a") == (0, {})  # nothing to resume
+    interrupted_run()
+    assert start_or_resume(state, settings, "model-a") == (2, {"val_accuracy": 0.5, "epoch": 2})
     # Other settings (here more epochs): the old backup is dropped and training starts anew.
-    assert ker5.prepare_resume(state, {"recipe": "modern", "epochs": 5}) == (0, {})
+    assert start_or_resume(state, {"recipe": "modern", "epochs": 5}, "model-a") == (0, {})
     assert not (state / "backup").exists() and not (state / "best.json").exists()
+    assert "was made with other settings; starting fresh" in capsys.readouterr().out
+    # The same settings but another architecture: never hand its weights to the new model.
+    interrupted_run()
+    assert start_or_resume(state, {"recipe": "modern", "epochs": 5}, "model-b") == (0, {})
+    assert "belonged to a different model" in capsys.readouterr().out
+
+
+def test_the_fingerprint_changes_with_the_architecture_only():
+    import ker5_cifar10_cnn as ker5
+    from common.safe_training import architecture_fingerprint
+
+    code = architecture_fingerprint(ker5.code_network())
+    assert code == architecture_fingerprint(ker5.code_network())  # same layers: same print
+    assert code != architecture_fingerprint(ker5.table_network())
 
 
 def test_each_kind_of_run_has_its_own_model_files():
@@ -271,6 +314,7 @@ def test_each_kind_of_run_has_its_own_model_files():
     assert name("--no-augment") == "cifar10_cnn_no_augment"
     assert name("--recipe", "classic", "--quick") == "cifar10_cnn_classic_quick"
     assert name("--rotate", "7.5") == "cifar10_cnn_rotate7.5"
+    assert name("--arch", "table", "--quick") == "cifar10_cnn_table_quick"
 
 
 def test_a_diverging_run_stops_keeps_the_good_model_and_exits_1(tmp_path, tiny_data):
