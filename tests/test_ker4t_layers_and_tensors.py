@@ -1,15 +1,12 @@
 """ker4t: the image tensor's axes, every layer's shapes and parameter counts, train vs inference."""
 
-import ast
-import operator
-
 import numpy as np
 import pytest
 from cifar_data import make_cifar_folder
 from conftest import assert_clean_error, read_json, run_script
 
 SCRIPT = "ker4t_layers_and_tensors.py"
-# Every layer family the issue lists; each must appear in the JSON.
+# Every layer family on the slides; each must appear in the JSON.
 FAMILIES = {
     "Dense",
     "Activation",
@@ -18,6 +15,7 @@ FAMILIES = {
     "Conv2D",
     "MaxPooling2D",
     "AveragePooling2D",
+    "EinsumDense",
     "Add",
     "Subtract",
     "SimpleRNN",
@@ -37,26 +35,20 @@ KNOWN_PARAMS = {
     "SimpleRNN(4)": 4 * 4 + 3 * 4 + 4,  # recurrent + input kernel + bias, 3 features
     "LSTM(4)": 4 * (4 * 4 + 3 * 4 + 4),  # four gates
     "Embedding(10, 3)": 30,
-    "BatchNormalization()": 4 * 3,  # gamma, beta, moving mean, moving variance
+    "BatchNormalization(), training": 4 * 3,  # gamma, beta, moving mean, moving variance
     "TimeDistributed(Dense(2))": 3 * 2 + 2,  # one Dense, shared over time
-    "EinsumDense, unshared 3x3": 30 * 30 * 56,  # 900 positions, each a Conv2D's 56
+    "EinsumDense('bpk,pkf->bpf')": 30 * 30 * 56,  # 900 positions, each a Conv2D's 56
 }
-_OPS = {ast.Add: operator.add, ast.Mult: operator.mul}
-
-
-def evaluate(formula):
-    """The value of a printed formula such as '3*3*3*2 + 2' (only +, * and brackets)."""
-
-    def walk(node):
-        if isinstance(node, ast.Expression):
-            return walk(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, int):
-            return node.value
-        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-            return _OPS[type(node.op)](walk(node.left), walk(node.right))
-        raise ValueError(f"unexpected formula {formula!r}")
-
-    return walk(ast.parse(formula, mode="eval"))
+# The formula printed beside each count, as a student reads it.
+KNOWN_FORMULAS = {
+    "Dense(6)": "4·6 + 6",
+    "Conv2D(2, (3, 3))": "3·3·3·2 + 2",
+    "BatchNormalization(), training": "4·3",
+    "LSTM(4)": "3·16 + 4·16 + 16",  # kernel, recurrent kernel, bias: 4 gates x 4 units
+    "Embedding(10, 3)": "10·3",
+}
+# The lines as the slides print them (copied by hand from the deck).
+SLIDE_SNIPPETS = {"Dropout()", "x = Add([x1,x2])", "Embeded()"}
 
 
 @pytest.fixture(scope="module")
@@ -90,9 +82,9 @@ def test_ten_real_images_are_one_uint8_tensor(lesson):
 
 
 def test_photo_crops_are_real_and_different():
-    import ker4t_layers_and_tensors as ker4t
+    from common.ten_images import photo_crops
 
-    x, names = ker4t.photo_crops()
+    x, names = photo_crops()
     assert x.shape == (10, 32, 32, 3) and x.dtype == np.uint8
     assert len(set(names)) == 10
     means = x.reshape(10, -1).mean(axis=1)
@@ -100,15 +92,22 @@ def test_photo_crops_are_real_and_different():
 
 
 def test_cifar_folder_gives_its_first_ten_test_images(tmp_path):
-    import ker4t_layers_and_tensors as ker4t
     from common.cifar10 import CLASS_NAMES, read_batch
+    from common.ten_images import ten_images
 
     folder = make_cifar_folder(tmp_path / "cifar-10-batches-py", n_train=20, n_test=12)
-    x, names = ker4t.cifar_images(folder)
+    x, names, source = ten_images(folder)
     images, labels = read_batch(folder / "test_batch")
     assert x.shape == (10, 32, 32, 3) and x.dtype == np.uint8
     np.testing.assert_array_equal(x, images[:10])
     assert names == [CLASS_NAMES[label] for label in labels[:10]]
+    assert "CIFAR-10" in source
+
+
+def test_docstring_names_the_lesson():
+    import ker4t_layers_and_tensors as ker4t
+
+    assert ker4t.__doc__.startswith("Lesson 4t: ")
 
 
 def test_every_layer_family_is_shown(lesson):
@@ -118,17 +117,46 @@ def test_every_layer_family_is_shown(lesson):
     assert "LSTM" in result.stdout and "LSTN" in result.stdout  # the slide's typo is named
 
 
-def test_parameter_counts_match_their_formulas(lesson):
-    _, data, _ = lesson
-    for entry in data["layers"]:
-        assert entry["params"] == entry["params_by_formula"], entry
-        assert evaluate(entry["params_formula"]) == entry["params"], entry
+def test_parameter_counts_and_formulas(lesson):
+    result, data, _ = lesson
     by_call = {entry["call"]: entry for entry in data["layers"]}
     for call, params in KNOWN_PARAMS.items():
         assert by_call[call]["params"] == params, call
-    for entry in data["layers"]:  # layers without weights
-        if entry["layer"] in {"Activation", "Flatten", "Dropout", "MaxPooling2D", "Add"}:
-            assert entry["params"] == 0, entry
+    for call, formula in KNOWN_FORMULAS.items():
+        assert by_call[call]["params_formula"] == formula, call
+        assert f"params {by_call[call]['params']:>5,d} = {formula}" in result.stdout, call
+    for entry in data["layers"]:  # a layer without weights has no formula to show
+        if entry["params"] == 0:
+            assert entry["params_formula"] is None, entry
+        else:
+            assert entry["params_formula"], entry
+
+
+def test_each_row_counts_what_keras_counts():
+    """The row's count is the layer's own count_params(); the formula comes from its sizes."""
+    from common.layer_rows import layer_row
+    from common.quiet_keras import keras
+
+    layers = keras.layers
+    images = np.zeros((2, 8, 8, 3), dtype="float32")
+    seq = np.zeros((2, 5, 3), dtype="float32")
+    cases = [
+        (layers.Conv2D(2, (3, 3)), images, "Conv2D(2, (3, 3))", "3·3·3·2 + 2", 56),
+        (layers.Conv2D(2, (3, 3), use_bias=False), images, None, "3·3·3·2", 54),
+        (layers.SeparableConv2D(4, (3, 3)), images, None, "3·3·3·1 + 3·4 + 4", 43),
+        (layers.BatchNormalization(), images, None, "4·3", 12),
+        (layers.GRU(2), seq, "GRU(2)", None, 3 * (3 * 2 + 2 * 2 + 2 * 2)),
+        (layers.TimeDistributed(layers.Dense(2)), seq, "TimeDistributed(Dense(2))", "3·2 + 2", 8),
+    ]
+    for layer, inputs, call, formula, count in cases:
+        row = layer_row(layer, inputs, layer(inputs))
+        assert row["params"] == layer.count_params() == count, row
+        if call:
+            assert row["call"] == call, row
+        if formula:
+            assert row["params_formula"] == formula, row
+        terms = [term.split("·") for term in row["params_formula"].split(" + ")]
+        assert sum(int(np.prod([int(n) for n in term])) for term in terms) == count, row
 
 
 def test_shapes(lesson):
@@ -140,7 +168,7 @@ def test_shapes(lesson):
         "Conv2D(2, (3, 3))": ([10, 32, 32, 3], [10, 30, 30, 2]),  # 'valid': loses a border
         "MaxPooling2D((2, 2))": ([10, 30, 30, 2], [10, 15, 15, 2]),
         "SimpleRNN(4)": ([2, 5, 3], [2, 4]),
-        "SimpleRNN(4, return_sequences)": ([2, 5, 3], [2, 5, 4]),
+        "SimpleRNN(4, return_sequences=True)": ([2, 5, 3], [2, 5, 4]),
         "Embedding(10, 3)": ([2, 5], [2, 5, 3]),
         "TimeDistributed(Dense(2))": ([2, 5, 3], [2, 5, 2]),
         "Add()": ([[1, 3], [1, 3]], [1, 3]),
@@ -151,7 +179,8 @@ def test_shapes(lesson):
 
 
 def test_training_is_not_inference(lesson):
-    _, data, _ = lesson
+    result, data, _ = lesson
+    assert "== Training phase vs inference phase ==" in result.stdout  # ker5 points here
     behaviour = data["training_vs_inference"]
     assert behaviour["Dropout"]["inference_identity"] is True
     assert 0 < behaviour["Dropout"]["training_zero_fraction"] < 1
@@ -172,6 +201,37 @@ def test_locally_connected_equivalent(lesson):
     assert local["in_keras"] is False and "LocallyConnected2D" in result.stdout
     assert local["params_unshared"] == 900 * local["params_conv2d"]
     assert local["max_abs_diff_with_conv_weights"] < 1e-4  # shared kernels = a Conv2D
+
+
+def test_slide_snippets_fail_on_this_keras_and_their_fixes_run():
+    """Run each line exactly as the slide prints it, here, without the lesson's helper."""
+    import ker4t_layers_and_tensors as ker4t
+    from common.quiet_keras import keras
+
+    assert {entry["snippet"] for entry in ker4t.SLIDE_CODE} == SLIDE_SNIPPETS
+    x1, x2 = np.array([[1.0, 2.0, 3.0]]), np.array([[10.0, 20.0, 30.0]])
+    for entry in ker4t.SLIDE_CODE:
+        names = {**vars(keras.layers), "x1": x1, "x2": x2}
+        with pytest.raises((TypeError, NameError)):
+            exec(entry["snippet"], dict(names))
+        exec(entry["fix"], names)  # raises if the fix does not run
+    names = {**vars(keras.layers), "x1": x1, "x2": x2}
+    exec("x = Add()([x1, x2])", names)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(names["x"]), x1 + x2)
+
+
+def test_slide_code_report(lesson):
+    result, data, _ = lesson
+    report = {entry["snippet"]: entry for entry in data["slide_code"]}
+    assert set(report) == SLIDE_SNIPPETS
+    assert report["Dropout()"]["error_type"] == "TypeError"
+    assert "rate" in report["Dropout()"]["error"]
+    assert report["x = Add([x1,x2])"]["error_type"] == "TypeError"
+    assert report["Embeded()"]["error_type"] == "NameError"
+    for entry in data["slide_code"]:
+        assert entry["fix_runs"] is True, entry
+        assert "\n" not in entry["error"]
+        assert f"Keras 3: {entry['error_type']}: {entry['error']}" in result.stdout
 
 
 def test_bad_data_dir_is_a_clean_error(tmp_path):
