@@ -406,11 +406,33 @@ def export_savedmodel(model, folder, verbose):
 
 
 def export_onnx(model, path, verbose):
-    """model.export to ONNX (through tf2onnx), via a temporary file."""
+    """model.export to ONNX (through tf2onnx), via a temporary file; OpenCV 4.6 reads it too."""
+    import onnx
 
     def write(tmp):
         with quiet(verbose):
-            model.export(tmp, format="onnx", verbose=False)
+            # Opset 13: what OpenCV 4.6's ONNX reader (Debian 12's, used by clients/) knows.
+            model.export(tmp, format="onnx", verbose=False, opset_version=13)
+        # tf2onnx writes Shape(Transpose(x)) (Flatten's batch size) as Gather(Shape(x), perm);
+        # OpenCV 4.6 reads a Gather of one index only. Put the Transpose back: same numbers.
+        proto = onnx.shape_inference.infer_shapes(onnx.load(tmp))
+        graph = proto.graph
+        values = [*graph.input, *graph.value_info]
+        ranks = {v.name: len(v.type.tensor_type.shape.dim) for v in values}
+        consts = {t.name: t for t in graph.initializer}
+        shapes = {n.output[0]: n.input[0] for n in graph.node if n.op_type == "Shape"}
+        for i, node in reversed(list(enumerate(graph.node))):
+            if node.op_type == "Gather" and node.input[0] in shapes and node.input[1] in consts:
+                x = shapes[node.input[0]]
+                perm = onnx.numpy_helper.to_array(consts[node.input[1]]).tolist()
+                if isinstance(perm, list) and sorted(perm) == [*range(ranks.get(x, -1))]:
+                    moved = [node.output[0] + "_transposed"]
+                    transpose = onnx.helper.make_node("Transpose", [x], moved, perm=perm)
+                    node.CopyFrom(onnx.helper.make_node("Shape", moved, node.output))
+                    graph.node.insert(i, transpose)
+        onnx.save(proto, tmp)
+        ends = [[v.name for v in part] for part in (graph.input, graph.output)]
+        onnx.utils.extract_model(tmp, tmp, *ends)  # drops the nodes and constants left unused
 
     return atomic_write(path, write)
 
