@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from common.errors import LessonError, first_line
+from common.paths import ROOT
 
 CLASS_NAMES = (
     "airplane",
@@ -24,9 +25,10 @@ CLASS_NAMES = (
 ARCHIVE_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 FOLDER_NAME = "cifar-10-batches-py"
 ENV_VAR = "CIFAR10_DIR"
+LOCAL_FOLDER = ROOT / "data" / FOLDER_NAME  # used with no flag when an instructor copied it in
 HOW_TO_GET = (
-    f"download {ARCHIVE_URL} (170 MB) on a machine with internet, extract it, and pass the "
-    f"{FOLDER_NAME} folder with --data-dir DIR (or set {ENV_VAR}=DIR)"
+    f"download {ARCHIVE_URL} (170 MB) on a machine with internet, extract it, and put the "
+    f"{FOLDER_NAME} folder in data/ (or pass it with --data-dir DIR, or set {ENV_VAR}=DIR)"
 )
 
 # A CIFAR batch is a dict of bytes, lists and one numpy array. Rebuilding that array needs
@@ -63,16 +65,19 @@ def add_data_flags(parser):
         "--data-dir",
         default=None,
         help=f"a local {FOLDER_NAME} folder (the extracted official archive), for offline "
-        f"labs; the environment variable {ENV_VAR} does the same (default: download with "
-        "keras.datasets.cifar10, 170 MB once)",
+        f"labs; the environment variable {ENV_VAR} does the same (default: data/{FOLDER_NAME} "
+        "if it is there, else download with keras.datasets.cifar10, 170 MB once)",
     )
     return parser
 
 
 def resolve_data_dir(data_dir):
-    """The folder to read: --data-dir if given, else $CIFAR10_DIR, else None (download)."""
+    """The folder to read: --data-dir, else $CIFAR10_DIR, else data/cifar-10-batches-py if it
+    is there, else None (download)."""
     chosen = data_dir or os.environ.get(ENV_VAR) or None
-    return Path(chosen).expanduser() if chosen else None
+    if chosen:
+        return Path(chosen).expanduser()
+    return LOCAL_FOLDER if LOCAL_FOLDER.is_dir() else None
 
 
 def _find_batches_folder(path):

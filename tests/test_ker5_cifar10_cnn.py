@@ -169,7 +169,25 @@ def test_loader_gives_one_clear_error_for_broken_folders(tmp_path, damage, messa
     assert "\n" not in str(caught.value)
 
 
-def test_offline_without_data_says_how_to_get_it(monkeypatch):
+def test_the_data_folder_is_used_without_a_flag(tiny_data, monkeypatch, tmp_path):
+    import common.cifar10 as cifar10
+
+    monkeypatch.delenv("CIFAR10_DIR", raising=False)
+    monkeypatch.setattr(cifar10, "LOCAL_FOLDER", tmp_path / "data" / "cifar-10-batches-py")
+    assert cifar10.resolve_data_dir(None) is None  # not there: download
+    monkeypatch.setattr(cifar10, "LOCAL_FOLDER", tiny_data)
+    assert cifar10.resolve_data_dir(None) == tiny_data
+    (x_train, _), _ = load_cifar10(None)
+    assert len(x_train) == 200
+    assert cifar10.resolve_data_dir(str(tmp_path)) == tmp_path  # --data-dir wins
+    monkeypatch.setenv("CIFAR10_DIR", str(tmp_path / "env"))
+    assert cifar10.resolve_data_dir(None) == tmp_path / "env"  # and so does CIFAR10_DIR
+
+
+def test_offline_without_data_says_how_to_get_it(monkeypatch, tmp_path):
+    import common.cifar10 as cifar10
+
+    monkeypatch.setattr(cifar10, "LOCAL_FOLDER", tmp_path / "no-data-here")
     from common.tf_quiet import import_keras
 
     _, keras = import_keras()
@@ -183,6 +201,7 @@ def test_offline_without_data_says_how_to_get_it(monkeypatch):
         load_cifar10(None)
     text = str(caught.value)
     assert "cifar-10-python.tar.gz" in text and "--data-dir" in text and "CIFAR10_DIR" in text
+    assert "data/" in text
 
 
 def test_lesson_bad_inputs_fail_fast_with_one_line(tmp_path, unwritable_dir, tiny_data):
