@@ -16,8 +16,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import ker4_learn_canny as lesson  # noqa: E402
+from common import scenes  # noqa: E402
 from common.cli import positive_int  # noqa: E402
-from common.tf_quiet import import_keras  # noqa: E402
+from common.quiet_keras import keras, tf  # noqa: E402
 
 
 def cpu_flags():
@@ -32,11 +33,11 @@ def cpu_flags():
     return ", ".join(found) or "none of " + ", ".join(wanted)
 
 
-def crops_per_second(keras, policy, x, y, batch_size, steps, repeats):
+def crops_per_second(policy, x, y, batch_size, steps, repeats):
     """Median training throughput of the deep model under a dtype policy."""
     keras.mixed_precision.set_global_policy(policy)
-    model = lesson.build_deep(keras)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=lesson.make_edge_loss(keras))
+    model = lesson.build_deep_unet()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=lesson.edge_loss)
     n = batch_size * steps
     model.fit(x[:batch_size], y[:batch_size], batch_size=batch_size, epochs=1, verbose=0)
     rates = []
@@ -56,14 +57,11 @@ def main():
     parser.add_argument("--repeats", type=positive_int, default=3, help="timings each (default: 3)")
     parser.add_argument("--batch-size", type=positive_int, default=16, help="(default: 16)")
     args = parser.parse_args()
-    tf, keras = import_keras()
-    x, y = lesson.training_crops(0, args.batch_size * args.steps)
+    x, y = scenes.training_crops(0, args.batch_size * args.steps, lesson.canny_edges)
     print(f"CPU flags: {cpu_flags()} (TensorFlow {tf.__version__})")
     print(f"{'policy':<16}{'crops/s (median)':>18}  all runs")
     for policy in ("float32", "mixed_bfloat16"):
-        median, rates = crops_per_second(
-            keras, policy, x, y, args.batch_size, args.steps, args.repeats
-        )
+        median, rates = crops_per_second(policy, x, y, args.batch_size, args.steps, args.repeats)
         print(f"{policy:<16}{median:>18.1f}  {', '.join(f'{r:.1f}' for r in rates)}")
 
 

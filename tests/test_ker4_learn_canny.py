@@ -6,6 +6,7 @@ import pytest
 from conftest import assert_clean_error, read_json, run_script
 
 import ker4_learn_canny as lesson
+from common import scenes
 
 SCRIPT = "ker4_learn_canny.py"
 
@@ -56,6 +57,34 @@ def test_f1_all_edge_map_has_full_recall_and_low_precision():
     assert f1 == pytest.approx(2 * 0.3 / 1.3)
 
 
+def test_one_to_one_f1_counts_a_thick_line_once():
+    # A 3-pixel-wide line over Canny's 1-pixel line: the tolerant F1 forgives it, while 1:1
+    # pairs each true pixel with one predicted pixel, so 2 of every 3 predicted are unpaired.
+    line = vertical_line(size=12, column=5)
+    thick = line.copy()
+    thick[:, 4] = thick[:, 6] = 1
+    assert lesson.edge_f1(thick, line) == (1.0, 1.0, 1.0)
+    f1, precision, recall = lesson.one_to_one_f1(thick, line)
+    assert recall == 1.0
+    assert precision == pytest.approx(1 / 3)
+    assert f1 == pytest.approx(0.5)
+    # A line shifted by one pixel still pairs off completely.
+    assert lesson.one_to_one_f1(vertical_line(size=12, column=6), line) == (1.0, 1.0, 1.0)
+
+
+def test_canny_of_a_scene_scores_one_against_itself_and_zero_when_missed():
+    scene = scenes.make_scene(np.random.default_rng(1))
+    edges = lesson.canny_edges(scene)
+    assert edges.sum() > 400
+    assert lesson.edge_f1(edges, edges)[0] == 1.0
+    assert lesson.one_to_one_f1(edges, edges)[0] == 1.0
+    assert lesson.edge_f1(np.zeros_like(edges), edges)[0] == 0.0
+    # Canny's lines moved 5 pixels to the right are out of reach almost everywhere.
+    shifted = np.zeros_like(edges)
+    shifted[:, 5:] = edges[:, :-5]
+    assert lesson.edge_f1(shifted, edges)[0] < 0.5
+
+
 def test_f1_half_the_line_found():
     line = vertical_line()
     half = line.copy()
@@ -79,29 +108,29 @@ def test_canny_finds_a_step_and_nothing_on_a_flat_image():
 
 # --- The scene generator ---
 def test_scene_generator_is_deterministic_for_a_seed():
-    a = lesson.make_scene(np.random.default_rng(7))
-    b = lesson.make_scene(np.random.default_rng(7))
-    c = lesson.make_scene(np.random.default_rng(8))
-    assert a.dtype == np.uint8 and a.shape == (lesson.SCENE_SIZE, lesson.SCENE_SIZE)
+    a = scenes.make_scene(np.random.default_rng(7))
+    b = scenes.make_scene(np.random.default_rng(7))
+    c = scenes.make_scene(np.random.default_rng(8))
+    assert a.dtype == np.uint8 and a.shape == (scenes.SCENE_SIZE, scenes.SCENE_SIZE)
     assert np.array_equal(a, b)
     assert not np.array_equal(a, c)
-    x1, y1 = lesson.training_crops(3, 8)
-    x2, y2 = lesson.training_crops(3, 8)
-    assert x1.shape == (8, lesson.CROP, lesson.CROP, 1)
+    x1, y1 = scenes.training_crops(3, 8, lesson.canny_edges)
+    x2, y2 = scenes.training_crops(3, 8, lesson.canny_edges)
+    assert x1.shape == (8, scenes.CROP, scenes.CROP, 1)
     assert np.array_equal(x1, x2) and np.array_equal(y1, y2)
 
 
 def test_scenes_have_edges_and_held_out_scenes_differ_from_training():
-    x, y = lesson.training_crops(0, 40)
+    x, y = scenes.training_crops(0, 40, lesson.canny_edges)
     assert 0.005 < y.mean() < 0.2  # sparse edges, but some
     assert set(np.unique(y)) == {0.0, 1.0}
-    held_out = lesson.held_out_scenes(0)
-    train_scenes = lesson.scenes([0, 0])
+    held_out = scenes.held_out_scenes(0)
+    train_scenes = scenes.scenes([0, 0])
     first_train = [next(train_scenes) for _ in range(len(held_out))]
     for scene in held_out:
-        assert scene.shape == (lesson.HELD_OUT_SIZE, lesson.HELD_OUT_SIZE)
+        assert scene.shape == (scenes.HELD_OUT_SIZE, scenes.HELD_OUT_SIZE)
         assert lesson.canny_edges(scene).sum() > 0
-        top_left = scene[: lesson.SCENE_SIZE, : lesson.SCENE_SIZE]
+        top_left = scene[: scenes.SCENE_SIZE, : scenes.SCENE_SIZE]
         assert not any(np.array_equal(top_left, t) for t in first_train)
 
 
@@ -111,12 +140,24 @@ def test_quick_run_deep_model_beats_the_single_layer(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "thresholds 50/100" in result.stdout  # the fixed Canny settings are printed
     summary = read_json(tmp_path / "ker4_learn_canny.json")
+    assert summary["models"] == ["single_layer", "few_layers", "deep_unet"]
     assert summary["params_single_layer"] == 10  # 3*3 weights + 1 bias
-    assert summary["depth_single_layer"] < summary["depth_shallow"] < summary["depth_deep"]
-    assert summary["f1_deep"] > summary["f1_single_layer"] + 0.25  # on the held-out photo
-    assert summary["f1_scenes_deep"] > summary["f1_scenes_single_layer"]
-    for key in ("f1_single_layer", "f1_shallow", "f1_deep"):
-        assert 0.0 <= summary[key] <= 1.0
+    assert summary["depth_single_layer"] < summary["depth_few_layers"] < summary["depth_deep_unet"]
+    # Depth is what the lesson is about: on the held-out photo and on the unseen scenes the
+    # U-Net and the three layers beat the single layer by far, and the U-Net draws thinner lines.
+    assert summary["f1_deep_unet"] > summary["f1_single_layer"] + 0.25
+    assert summary["f1_few_layers"] > summary["f1_single_layer"] + 0.25
+    assert summary["f1_scenes_deep_unet"] > summary["f1_scenes_single_layer"]
+    assert summary["f1_one_to_one_deep_unet"] > summary["f1_one_to_one_single_layer"] + 0.25
+    assert summary["edge_pixels_vs_canny_deep_unet"] < summary["edge_pixels_vs_canny_few_layers"]
+    # One name for each model, in the table as in the JSON; the table's parameter count is
+    # the one Keras gives for the model the lesson builds.
+    for name, build in lesson.MODELS.items():
+        params = build().count_params()
+        assert summary[f"params_{name}"] == params
+        row = next(line for line in result.stdout.splitlines() if line.startswith(name + " "))
+        assert f"{params:,}" in row.split()
+    assert "deep_unet - single_layer: +" in result.stdout
     for name in ("ker4_learn_canny.png", "ker4_learn_canny_depth.png"):
         assert (tmp_path / name).stat().st_size > 10_000
         assert f"figure: {tmp_path / name}" in result.stdout
