@@ -2,7 +2,7 @@
 
 The same table as `ker6_predict.py --export`, on its own and with more calls. It needs no
 trained model: the time a runtime takes does not depend on the weights' values, so by
-default it builds the seminar's CNN (ker5_cifar10_cnn.build_model) with random weights.
+default it builds the seminar's CNN (ker5_cifar10_cnn.code_network) with random weights.
 
     python bench/bench_runtimes.py                 # seminar CNN, random weights
     python bench/bench_runtimes.py --model models/cifar10_cnn.h5 --calls 500
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import ker6_predict as ker6  # noqa: E402
 from common.cli import positive_int  # noqa: E402
 from common.errors import run_lesson  # noqa: E402
-from common.tf_quiet import import_keras  # noqa: E402
+from common.quiet_keras import keras  # noqa: E402
 
 
 def main():
@@ -35,21 +35,18 @@ def main():
     parser.add_argument("--seconds", type=float, default=10.0, help="cap per row (default: 10)")
     args = parser.parse_args()
     if args.model:
-        ker6.check_model_file(Path(args.model), explicit=True)
-    tf, keras = import_keras()
-    if args.model:
-        model = ker6.load_checked_model(keras, Path(args.model))
+        model = ker6.load_model_safely(Path(args.model))
     else:
         import ker5_cifar10_cnn as ker5
 
         keras.utils.set_random_seed(0)
-        model = ker5.build_model(keras)
+        model = ker5.code_network()
     x = np.random.default_rng(0).random((ker6.THROUGHPUT_BATCH, 32, 32, 3), dtype=np.float32)
     with tempfile.TemporaryDirectory() as tmp:
         savedmodel, onnx_path = Path(tmp) / "savedmodel", Path(tmp) / "model.onnx"
         ker6.export_savedmodel(model, savedmodel, verbose=False)
         ker6.export_onnx(model, onnx_path, verbose=False)
-        runtimes = ker6.make_runtimes(tf, model, savedmodel, onnx_path)
+        runtimes = ker6.make_runtimes(model, savedmodel, onnx_path)
 
         import onnxruntime
 

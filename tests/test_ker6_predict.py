@@ -12,8 +12,11 @@ from cifar_data import make_cifar_folder
 from conftest import assert_clean_error, read_json, run_script
 
 import ker6_predict as ker6
+from common import model_files
 from common.cifar10 import CLASS_NAMES
 from common.errors import LessonError
+from common.image_files import sample_photos
+from common.images import read_rgb
 
 SCRIPT = "ker6_predict.py"
 
@@ -21,9 +24,9 @@ SCRIPT = "ker6_predict.py"
 @pytest.fixture(scope="module")
 def keras():
     """Keras, imported quietly once for the tests that build model files."""
-    from common.tf_quiet import import_keras
+    from common.quiet_keras import keras
 
-    return import_keras()[1]
+    return keras
 
 
 def small_cnn(keras, input_shape=(32, 32, 3), classes=10, seed=0, code=None):
@@ -62,18 +65,23 @@ def write_image(path, rgb):
 
 
 def test_default_model_prefers_the_full_run_then_the_newest_variant(tmp_path, capsys):
-    assert ker6.default_model(tmp_path) == tmp_path / "cifar10_cnn.h5"  # none: the usual name
+    def default():
+        return model_files.default_model_path(tmp_path, ker6.MODEL_FILE.name, ker6.MODEL_VARIANTS)
+
+    assert default() == tmp_path / "cifar10_cnn.h5"  # none: the usual name
     for age, name in enumerate(["cifar10_cnn_no_augment.h5", "cifar10_cnn_quick.h5"]):
         (tmp_path / name).write_bytes(b"")
         os.utime(tmp_path / name, (1000 + age, 1000 + age))
-    assert ker6.default_model(tmp_path) == tmp_path / "cifar10_cnn_quick.h5"
+    assert default() == tmp_path / "cifar10_cnn_quick.h5"
+    assert ker6.model_file(None, models_dir=tmp_path) == tmp_path / "cifar10_cnn_quick.h5"
     assert "cifar10_cnn_quick.h5" in capsys.readouterr().out  # says which one it took
     (tmp_path / "cifar10_cnn.h5").write_bytes(b"")
-    assert ker6.default_model(tmp_path) == tmp_path / "cifar10_cnn.h5"
+    assert default() == tmp_path / "cifar10_cnn.h5"
+    assert ker6.model_file("other.keras", models_dir=tmp_path) == Path("other.keras")
 
 
 @pytest.mark.parametrize("suffix", [".h5", ".keras"])
-def test_lambda_model_is_refused_without_running_its_code(keras, tmp_path, suffix):
+def test_lambda_model_is_refused_without_running_its_code(keras, tmp_path, suffix, monkeypatch):
     marker = tmp_path / "lambda-code-ran"
     # The path is baked into the code object as a constant, so the stored bytecode alone
     # would create the marker wherever the file is loaded.
@@ -88,8 +96,9 @@ def test_lambda_model_is_refused_without_running_its_code(keras, tmp_path, suffi
     assert not marker.exists()
 
     # Keras' own lock, without the lesson's config check in front of it, also holds.
+    monkeypatch.setattr(ker6, "check_model_file", lambda path: None)
     with pytest.raises(LessonError, match="safe_mode"):
-        ker6.load_checked_model(keras, path)
+        ker6.load_model_safely(path)
     assert not marker.exists()
 
     # Control: the file really is dangerous. Loading it unsafely runs the code.
@@ -120,7 +129,7 @@ def test_config_naming_a_function_outside_keras_is_refused(good_models, tmp_path
 
 def test_find_code_in_config_passes_a_plain_model(good_models):
     for path in good_models.values():
-        assert ker6.find_code_in_config(ker6.read_model_config(path)) == []
+        assert model_files.find_code_in_config(model_files.read_model_config(path)) == []
 
 
 # --- Broken files and wrong models: one clear line, exit code 2 ---
@@ -164,7 +173,7 @@ def test_broken_model_files_are_refused(good_models, keras, tmp_path):
     paths = broken_model_files(folder, good_models, keras)
     for name, path in paths.items():
         with pytest.raises(LessonError) as refused:
-            ker6.check_model_file(path, explicit=True)
+            model_files.check_model_file(path)
         assert path.name in str(refused.value), name
     # From the command line: one clear line and exit code 2, before TensorFlow starts.
     for name in ("truncated .h5", "truncated .keras"):
@@ -176,7 +185,9 @@ def test_broken_model_files_are_refused(good_models, keras, tmp_path):
 
 def test_missing_default_model_says_how_to_make_it(tmp_path):
     with pytest.raises(LessonError, match=r"ker5_cifar10_cnn\.py --quick"):
-        ker6.check_model_file(tmp_path / "cifar10_cnn.h5", explicit=False)
+        ker6.model_file(None, models_dir=tmp_path)
+    with pytest.raises(LessonError, match="no such model file"):
+        ker6.load_model_safely(ker6.model_file(tmp_path / "typo.h5", models_dir=tmp_path))
 
 
 @pytest.mark.parametrize(
@@ -189,7 +200,7 @@ def test_model_with_wrong_input_or_output_is_refused(
     path = tmp_path / "wrong.keras"
     small_cnn(keras, input_shape=input_shape, classes=classes).save(path)
     with pytest.raises(LessonError, match=complaint):
-        ker6.load_checked_model(keras, path)
+        ker6.load_model_safely(path)
 
 
 def test_wrong_model_exits_2_from_the_command_line(keras, tmp_path):
@@ -218,7 +229,7 @@ def test_to_cifar_size_centre_crops_and_keeps_the_aspect_ratio():
 
 def test_read_rgb_gives_rgb_order(tmp_path):
     path = write_image(tmp_path / "red.png", np.full((10, 20, 3), (200, 10, 10), np.uint8))
-    assert tuple(ker6.read_rgb(path)[0, 0]) == (200, 10, 10)
+    assert tuple(read_rgb(path)[0, 0]) == (200, 10, 10)
 
 
 def test_explicit_non_image_is_an_error(good_models, bad_inputs, tmp_path):
@@ -229,8 +240,24 @@ def test_explicit_non_image_is_an_error(good_models, bad_inputs, tmp_path):
     assert "notes.txt" in result.stderr
 
 
+def test_top_classes_orders_by_probability():
+    p = np.array([0.06, 0.1, 0.02, 0.4, 0.03, 0.2, 0.05, 0.04, 0.07, 0.03])
+    assert ker6.top_classes(p, CLASS_NAMES) == [
+        ("cat", pytest.approx(0.4)),
+        ("dog", pytest.approx(0.2)),
+        ("automobile", pytest.approx(0.1)),
+    ]
+    assert [c for c, _ in ker6.top_classes(p, CLASS_NAMES, k=5)][3:] == ["ship", "airplane"]
+
+
+def test_model_without_softmax_is_refused():
+    with pytest.raises(LessonError, match="not probabilities"):
+        model_files.check_probabilities(np.full((2, 10), 0.5, np.float32), "raw.h5")
+    model_files.check_probabilities(np.full((2, 10), 0.1, np.float32), "ok.h5")
+
+
 def test_offline_fallback_images_exist():
-    images, names, labels = ker6.fallback_images()
+    images, names, labels = sample_photos(ker6.to_cifar_size)
     assert images.shape[1:] == (32, 32, 3) and len(images) == len(names) >= 1
     assert labels == [None] * len(names)
 
