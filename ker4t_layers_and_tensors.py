@@ -14,9 +14,10 @@ What you will see:
   e.g. "Conv2D(2, (3, 3))  (10, 32, 32, 3) -> (10, 30, 30, 2)  params 56 = 3·3·3·2 + 2".
 - LocallyConnected2D is gone from Keras 3; the same layer built from EinsumDense (one kernel per
   output pixel) has 900 times the parameters of the Conv2D it generalises (50,400 against 56).
-- Section "Training phase vs inference phase": Dropout zeroes half its inputs while training
-  and passes them unchanged at inference; BatchNormalization uses the batch's statistics while
-  training and its moving averages at inference (means [0.05, -0.05, 0.02] after 500 batches).
+- Section "Training phase vs inference phase": Dropout zeroes each input with chance 0.5 while
+  training (4 of 10 in the default run) and passes them unchanged at inference;
+  BatchNormalization uses the batch's statistics while training and its moving averages at
+  inference (output means [0.05, -0.05, 0.02] after 500 training batches).
 - The slides' own code that Keras 3 refuses: `Dropout()` (TypeError: missing 'rate'),
   `x = Add([x1,x2])` (TypeError: takes 1 positional argument) and `Embeded()` (NameError),
   each with its error on one line and the line that works.

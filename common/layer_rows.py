@@ -6,14 +6,23 @@ from common.param_table import parameter_rows
 from common.quiet_keras import keras
 
 # The attributes that say how big a layer is, in the order the layer's call takes them.
-POSITIONAL = ("units", "filters", "kernel_size", "pool_size", "rate", "stddev")
-POSITIONAL += ("input_dim", "output_dim", "equation")
-# Shown as name=value where they differ from the layer's default.
+POSITIONAL = (
+    "units",
+    "filters",
+    "kernel_size",
+    "pool_size",
+    "rate",
+    "stddev",
+    "input_dim",
+    "output_dim",
+    "equation",
+)
+# Shown as name=value where they differ from the default given here (None: always shown).
 KEYWORDS = {"return_sequences": False, "negative_slope": None, "use_bias": True}
 
 
 def call_text(layer):
-    """The layer written as the call that builds it, read from what it is: 'Conv2D(2, (3, 3))'."""
+    """The call that builds the layer, from its sizes (not every option): 'Conv2D(2, (3, 3))'."""
     kind = type(layer).__name__
     if isinstance(getattr(layer, "layer", None), keras.layers.Layer):  # a wrapper
         return f"{kind}({call_text(layer.layer)})"
