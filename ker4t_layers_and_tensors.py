@@ -22,7 +22,7 @@ What you will see:
   `x = Add([x1,x2])` (TypeError: takes 1 positional argument) and `Embeded()` (NameError),
   each with its error on one line and the line that works.
 
-Run (about 10 s, mostly importing TensorFlow; --quick is the same run, the lesson is small):
+Run (10-30 s, mostly importing TensorFlow; --quick is the same run, the lesson is small):
     python ker4t_layers_and_tensors.py
     python ker4t_layers_and_tensors.py --data-dir path/to/cifar-10-batches-py
 It saves outputs/ker4t_tensor.png, outputs/ker4t_activations.png and
