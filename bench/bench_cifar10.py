@@ -1,6 +1,6 @@
 """Training speed of ker5's two recipes: the classic Keras example against the modern default.
 
-Both recipes train the seminar's CNN (ker5_cifar10_cnn.build_model) through ker5's own
+Both recipes train one of ker5's networks (ker5_cifar10_cnn.ARCHITECTURES) through ker5's own
 tf.data pipeline with augmentation, on the same images, in the same process. Their epochs are
 interleaved (classic, modern, classic, modern, ...) so that other work on the machine slows
 both alike; the table gives the median images/s and the range. It also gives images per
@@ -8,7 +8,8 @@ CPU-second (the process's CPU time, all threads): that figure barely moves when 
 share the machine, so it is the fairer one on a busy computer.
 
     python bench/bench_cifar10.py                          # random images: speed only
-    python bench/bench_cifar10.py --data-dir ../shared/data/cifar10-mini
+    python bench/bench_cifar10.py --data-dir path/to/cifar-10-batches-py
+    python bench/bench_cifar10.py --arch table           # the Architektúra slide's network
 """
 
 import argparse
@@ -24,7 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import ker5_cifar10_cnn as ker5  # noqa: E402
 from common.cifar10 import add_data_flags, load_cifar10, resolve_data_dir  # noqa: E402
 from common.cli import positive_int  # noqa: E402
+from common.devices import choose_precision, cpu_has_bfloat16, use_xla  # noqa: E402
 from common.errors import run_lesson  # noqa: E402
+from common.quiet_keras import keras, tf  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -48,6 +51,12 @@ def parse_args(argv=None):
         help="also time the modern recipe in mixed_bfloat16 where the CPU lacks native "
         "bfloat16, to see why auto falls back to float32 (default: off)",
     )
+    parser.add_argument(
+        "--arch",
+        choices=sorted(ker5.ARCHITECTURES),
+        default="code",
+        help="which of ker5's networks both recipes train (default: code)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up log")
     add_data_flags(parser)
@@ -64,21 +73,21 @@ def load_images(args):
     return x[: args.images], y[: args.images], str(resolve_data_dir(args.data_dir))
 
 
-def prepare(tf, keras, recipe, precision, args, x, y):
+def prepare(recipe, precision, args, x, y):
     """A compiled model and its training dataset for one recipe, exactly as ker5 builds them."""
     # The recipe's own epochs, batch size and learning rate, as ker5 --recipe RECIPE uses them.
-    settings = argparse.Namespace(recipe=recipe, precision=precision, **ker5.RECIPES[recipe])
-    policy = ker5.choose_precision(tf, keras, settings)
+    settings = argparse.Namespace(recipe=recipe, **ker5.RECIPES[recipe])
+    policy = choose_precision(precision)
     batch_size = settings.batch_size
-    model = ker5.build_model(keras)
+    model = ker5.ARCHITECTURES[args.arch]()
     model.compile(
-        optimizer=ker5.make_optimizer(keras, settings, len(x) // batch_size),
+        optimizer=ker5.make_optimizer(settings, len(x) // batch_size),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
-        jit_compile=ker5.use_xla(tf),  # the same choice for both recipes
+        jit_compile=use_xla(),  # the same choice for both recipes
     )
-    augmenter = ker5.make_augmenter(keras, args.seed)  # both: shifts and mirror images
-    train, _ = ker5.make_datasets(tf, x, y, x[:256], y[:256], batch_size, augmenter, args.seed)
+    augmenter = ker5.make_augmenter(args.seed)  # both: shifts and mirror images
+    train, _ = ker5.make_datasets(x, y, x[:256], y[:256], batch_size, augmenter, args.seed)
     optimizer = type(model.optimizer).__name__
     row = {"recipe": recipe, "batch": batch_size, "optimizer": optimizer, "precision": policy}
     return model, train, row, (len(x) // batch_size) * batch_size
@@ -88,15 +97,12 @@ def main(argv=None):
     """Time both recipes, interleaved, and print one table."""
     args = parse_args(argv)
     x, y, source = load_images(args)
-    from common.tf_quiet import import_keras
-
-    tf, keras = import_keras(args.verbose)
     keras.utils.set_random_seed(args.seed)
     variants = [("classic", "float32"), ("modern", args.precision)]
-    if args.try_bf16 and not ker5.cpu_has_bfloat16():
+    if args.try_bf16 and not cpu_has_bfloat16():
         variants.append(("modern", "bfloat16"))
-    runs = [prepare(tf, keras, recipe, precision, args, x, y) for recipe, precision in variants]
-    keras.mixed_precision.set_global_policy("float32")
+    runs = [prepare(recipe, precision, args, x, y) for recipe, precision in variants]
+    keras.config.set_dtype_policy("float32")
     for model, train, _, _ in runs:  # the first epoch compiles: not timed
         model.fit(train, epochs=1, verbose=0, shuffle=False)
     speeds, cpu_speeds = [[] for _ in runs], [[] for _ in runs]
@@ -110,7 +116,7 @@ def main(argv=None):
     print(f"data: {source}, {len(x)} images an epoch, {args.rounds} timed epochs each")
     print(
         f"machine: {platform.processor() or platform.machine()}, bfloat16 native on the CPU: "
-        f"{ker5.cpu_has_bfloat16()}, GPUs: {len(tf.config.list_physical_devices('GPU'))}"
+        f"{cpu_has_bfloat16()}, GPUs: {len(tf.config.list_physical_devices('GPU'))}"
     )
     print()
     print(
