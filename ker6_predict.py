@@ -30,7 +30,7 @@ What you should see (a model from `ker5_cifar10_cnn.py --quick`, 53.7% on cifar1
   ...
   6 of 16 right (38%)
   with --export: every runtime within 3e-7 of Keras, then a latency table. On a busy 2-core
-  CPU model.predict took 206 ms for one image, onnxruntime 0.45 ms.
+  CPU (load average 7-8), model.predict took 203-206 ms for one image, onnxruntime 0.45-0.48 ms.
 Exported files go to the output folder (default outputs/): cifar10_cnn.onnx and
 cifar10_cnn_savedmodel/. Results are in outputs/ker6_predict.json.
 """
