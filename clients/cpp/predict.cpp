@@ -122,6 +122,8 @@ int run(int argc, char** argv) {
     }
     std::printf("model: %s (OpenCV %s, cv::dnn)\n", model.c_str(), CV_VERSION);
 
+    size_t width = 0;  // names padded to one column, as ker6_predict.py prints them
+    for (const std::string& path : images) width = std::max(width, std::min<size_t>(path.size(), 40));
     std::vector<double> forward_ms;
     for (const std::string& path : images) {
         cv::Mat blob = prepare(path, scale, swap_to_rgb);
@@ -142,12 +144,12 @@ int run(int argc, char** argv) {
         std::vector<int> order(kClassNames.size());
         std::iota(order.begin(), order.end(), 0);
         std::stable_sort(order.begin(), order.end(), [p](int a, int b) { return p[a] > p[b]; });
-        std::printf("%s", path.c_str());
+        std::printf("  %-*s ", static_cast<int>(width), path.c_str());
         for (int k = 0; k < kTopK; ++k)
-            std::printf("   %10s %6.1f%%", kClassNames[order[k]].c_str(), 100.0 * p[order[k]]);
+            std::printf("  %11s %5.1f%%", kClassNames[order[k]].c_str(), 100.0 * p[order[k]]);
         std::printf("\n");
         if (show_all) {
-            std::printf("  probabilities:");
+            std::printf("    probabilities:");
             for (size_t c = 0; c < kClassNames.size(); ++c) std::printf(" %.9g", p[c]);
             std::printf("\n");
         }

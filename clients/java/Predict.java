@@ -129,6 +129,8 @@ public class Predict {
         }
         System.out.printf("model: %s (OpenCV %s, org.opencv.dnn)%n", model, Core.VERSION);
 
+        int width = 0; // names padded to one column, as ker6_predict.py prints them
+        for (String path : images) width = Math.max(width, Math.min(path.length(), 40));
         List<Double> forwardMs = new ArrayList<>();
         for (String path : images) {
             Mat blob = prepare(path, scale, swapToRgb);
@@ -148,13 +150,13 @@ public class Predict {
             Integer[] order = new Integer[p.length];
             for (int c = 0; c < p.length; c++) order[c] = c;
             Arrays.sort(order, (x, y) -> Float.compare(p[y], p[x])); // stable: ties keep order
-            StringBuilder line = new StringBuilder(path);
+            StringBuilder line = new StringBuilder(String.format("  %-" + width + "s ", path));
             for (int k = 0; k < TOP_K; k++)
-                line.append(String.format(Locale.ROOT, "   %10s %6.1f%%",
+                line.append(String.format(Locale.ROOT, "  %11s %5.1f%%",
                         CLASS_NAMES[order[k]], 100.0 * p[order[k]]));
             System.out.println(line);
             if (showAll) {
-                StringBuilder all = new StringBuilder("  probabilities:");
+                StringBuilder all = new StringBuilder("    probabilities:");
                 for (float q : p) all.append(String.format(Locale.ROOT, " %.9g", q));
                 System.out.println(all);
             }
