@@ -9,21 +9,24 @@ everything, and that is what it learns: on the test set it finds every cat, and 
 calls every airplane, frog and truck a cat. Its accuracy on the non-cats is about 0%.
 Beside it, the same network (same layers, same starting weights, same epochs) is trained
 on cats AND non-cats. Now "cat" has to mean something that the other images lack: it still
-finds most cats and rejects most non-cats. The dog, the animal most like a cat, is the one
-it lets through most often.
+finds most cats and rejects most non-cats. The non-cat it lets through most often is the
+dog, the animal most like a cat.
 
 Run it:
     python ker5n_negative_examples.py                  # downloads CIFAR-10 once (170 MB)
+                                                       # and trains on 10,000 of its images
     python ker5n_negative_examples.py --data-dir path/to/cifar-10-batches-py   # offline
-    python ker5n_negative_examples.py --quick          # 4,000 training images, 3 epochs
+    python ker5n_negative_examples.py --quick          # 4,000 training images, 5 epochs
 
-What a run prints (10,000 training images of a 12,000-image CIFAR-10 folder, 8 epochs,
-about 40 s in all on two cores):
-    detector             trained on                  cats found   non-cats rejected
-    cats only            997 cats, 0 non-cats            100.0%                0.0%
-    cats and non-cats    997 cats, 9,003 non-cats         77.0%               68.6%
-then, per test class, how often each detector said "cat". Figure:
-outputs/ker5n_negative_examples.png; numbers: outputs/ker5n_negative_examples.json.
+What a run prints, on a 12,000-image CIFAR-10 folder (10,000 training images, 2,000 test
+images, 8 epochs; 56 s in all on two busy cores, 29 s of CPU time):
+    detector             trained on                  cats found   non-cats rejected   training
+    cats only            997 cats, 0 non-cats            100.0%                0.0%      7.6 s
+    cats and non-cats    997 cats, 9,003 non-cats         83.0%               70.5%     32.2 s
+then, per test class, how often each detector said "cat": 100% of every class for the first;
+for the second 78.5% of the dogs but 5.4% of the cars. --quick: 100.0% / 0.0% against
+67.0% / 65.6%, in 30 s. The numbers move by a few points from seed to seed.
+Figure: outputs/ker5n_negative_examples.png; numbers: outputs/ker5n_negative_examples.json.
 """
 
 import time
@@ -127,7 +130,7 @@ def build_model():
 # --- Train ---
 
 
-def train_detector(x, labels, epochs, batch_size, seed, verbose):
+def train_detector(x, labels, class_weight, epochs, batch_size, seed, verbose):
     """Train a fresh detector (the same starting weights for every seed) on x and labels."""
     keras.utils.set_random_seed(seed)  # same seed, same layers: the same starting weights
     model = build_model()
@@ -142,7 +145,7 @@ def train_detector(x, labels, epochs, batch_size, seed, verbose):
         labels,
         epochs=epochs,
         batch_size=min(batch_size, len(x)),
-        class_weight=balanced_class_weight(labels),
+        class_weight=class_weight,  # {label: weight}: how much each image's error counts
         verbose=2 if verbose else 0,
     )
     return model, time.perf_counter() - start
@@ -175,11 +178,13 @@ def score(p_cat, y_test):
 
 def print_comparison(results):
     """The detectors side by side, then how often each said "cat" to each true class."""
-    print(f"\n{'detector':<20} {'trained on':<27} {'cats found':>10}   {'non-cats rejected':>17}")
+    header = f"{'detector':<20} {'trained on':<27} {'cats found':>10}   {'non-cats rejected':>17}"
+    print(f"\n{header}   {'training':>8}")
     for name, r in results.items():
         trained_on = f"{r['train_cats']:,} cats, {r['train_noncats']:,} non-cats"
         print(
-            f"{name:<20} {trained_on:<27} {r['cat_recall']:>10.1%}   {r['noncat_rejection']:>17.1%}"
+            f"{name:<20} {trained_on:<27} {r['cat_recall']:>10.1%}   "
+            f"{r['noncat_rejection']:>17.1%}   {r['train_seconds']:>6.1f} s"
         )
     print('\nsaid "cat" to test images of each class:')
     print(f"  {'class':<11}" + "".join(f"{name:>20}" for name in results))
@@ -261,16 +266,17 @@ def main(argv=None):
     results, p_cats = {}, {}
     for name, negatives in DETECTORS.items():
         x, labels = detector_data(x_train, y_train, negatives)
+        class_weight = balanced_class_weight(labels)
         print(f"training '{name}' on {len(x):,} images ...", flush=True)
         model, seconds = train_detector(
-            x, labels, args.epochs, args.batch_size, args.seed, args.verbose
+            x, labels, class_weight, args.epochs, args.batch_size, args.seed, args.verbose
         )
         p_cats[name] = verdicts(model, x_test)
         results[name] = {
             "negatives": negatives,
             "train_cats": int(labels.sum()),
             "train_noncats": int(len(labels) - labels.sum()),
-            "class_weight": {str(k): v for k, v in balanced_class_weight(labels).items()},
+            "class_weight": {str(label): w for label, w in class_weight.items()},
             "train_seconds": seconds,
             **score(p_cats[name], y_test),
         }
