@@ -180,13 +180,14 @@ def chain(tmp_path_factory):
     onnx_path = Path(report["exported"]["onnx"])
     assert onnx_path.is_file() and onnx_path.parent == folder / "out6"
 
+    import ker6_predict as ker6
     from common.quiet_keras import keras
 
     model = keras.models.load_model(model_path, compile=False, safe_mode=True)
     reference = keras_probabilities(model, images)
     # The reference is what ker6 itself printed for these files (its JSON keeps 6 digits).
     for entry, p in zip(report["predictions"], reference, strict=True):
-        for name, q in entry["top3"]:
+        for name, q in entry[f"top{ker6.TOP_K}"]:
             assert abs(p[CLASS_NAMES.index(name)] - q) < 2e-6, (entry, p)
     return {
         "model": model,
