@@ -6,6 +6,7 @@ import pytest
 from conftest import assert_clean_error, read_json, run_script
 
 import ker3t_training_pitfalls as k3t
+from ker3_learn_kernel import patches as patch_rows  # ker3t learns ker3's problem
 
 SCRIPT = "ker3t_training_pitfalls.py"
 
@@ -36,9 +37,9 @@ def test_bowl_limit_is_set_by_its_steepest_curvature():
 def test_patches_reproduce_filter2d_and_give_the_mse_hessian():
     rng = np.random.default_rng(1)
     image = rng.normal(size=(7, 9)).astype(np.float32)
-    patches = k3t.patches(image)
-    filtered = cv2.filter2D(image, -1, k3t.kernel, borderType=cv2.BORDER_CONSTANT)
-    assert patches @ k3t.kernel.ravel() == pytest.approx(filtered.ravel(), abs=1e-5)
+    patches = patch_rows(image)
+    filtered = cv2.filter2D(image, -1, k3t.KERNEL, borderType=cv2.BORDER_CONSTANT)
+    assert patches @ k3t.KERNEL.ravel() == pytest.approx(filtered.ravel(), abs=1e-5)
 
     # The Hessian of mean((P w - y)^2), by finite differences, against 2 P^T P / N.
     target = filtered.ravel().astype(np.float64)
@@ -66,7 +67,7 @@ def test_patches_reproduce_filter2d_and_give_the_mse_hessian():
 def test_kernel_gradient_descent_respects_its_2_over_L():
     """Plain GD on the lesson's own kernel problem: just below 2/L learns, just above explodes."""
     image, target = k3t.kernel_problem()
-    patches = k3t.patches(image).astype(np.float64)
+    patches = patch_rows(image).astype(np.float64)
     y = target.ravel().astype(np.float64)
     L, _ = k3t.curvature(image)
 
@@ -80,6 +81,41 @@ def test_kernel_gradient_descent_respects_its_2_over_L():
     start = np.mean(y**2)
     assert final_loss(0.95) < 1e-3 * start
     assert final_loss(1.05) > 1e3 * start
+
+
+def test_train_kernel_returns_the_loss_keras_logged_and_stops_when_it_explodes():
+    image, target = k3t.kernel_problem()
+    L, _ = k3t.curvature(image)
+    start = np.random.default_rng(0).normal(0.0, 0.05, (3, 3))  # train_kernel's start for seed 0
+    rows, y = patch_rows(image).astype(np.float64), target.ravel().astype(np.float64)
+    good, learned = k3t.train_kernel(image, target, 0.5 * 2 / L, 20, seed=0)
+    assert len(good) == 21  # the loss before each of the 20 steps, then after the last
+    assert good[0] == pytest.approx(np.mean((rows @ start.ravel() - y) ** 2), rel=1e-5)
+    assert good[-1] == pytest.approx(np.mean((rows @ learned.ravel() - y) ** 2), rel=1e-4)
+    too_large, _ = k3t.train_kernel(image, target, 1.1 * 2 / L, 300, seed=0)
+    assert len(too_large) < 301 and too_large[-2] > k3t.DIVERGED * too_large[0]
+
+
+def test_learning_rate_figure_draws_one_curve_per_rate():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    hessian = k3t.bowl_hessian()
+    factors = [0.05, 0.5, 1.1, 0.95]  # a fourth rate, as an instructor might add
+    bowl = {
+        f"x{f}": k3t.gradient_descent(lambda p: hessian @ p, (1.0, 1.0), f * 0.4, 5)
+        for f in factors
+    }
+    kernel = {f"x{f}": {"learning_rate": f, "losses": np.geomspace(1, f, 6)} for f in factors}
+    fig = k3t.figure_learning_rate(plt, hessian, bowl, kernel, 0.147)
+    for ax in fig.axes[1:]:
+        assert len(ax.get_lines()) == 4
+        assert [t.get_text() for t in ax.get_legend().get_texts()][-1].startswith("x0.95")
+    colours = {line.get_color() for line in fig.axes[2].get_lines()}
+    assert len(colours) == 4  # each rate its own colour
+    plt.close(fig)
 
 
 # --- Trap 2: the local minimum ---

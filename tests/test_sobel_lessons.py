@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from conftest import ROOT, assert_clean_error, read_json, run_script
 
-from common.errors import LessonError
-from common.images import read_gray, synthetic_image
+from common.images import synthetic_image
 from ker1_sobel_opencv import SOBEL_X, seminar_one_liner, sobel_filter2d
 
 LESSONS = ["ker1_sobel_opencv.py", "ker2_sobel_keras.py", "ker3_learn_kernel.py"]
@@ -69,34 +68,6 @@ def test_synthetic_image_edges_have_the_right_sign_at_the_known_columns():
     assert np.abs(inside).mean() < 0.1 * response[rows, left].mean()
 
 
-# --- Reading images ---
-
-
-def test_reads_16_bit_and_rgba_images_to_the_same_gray(tmp_path):
-    gray8 = np.tile(np.arange(0, 256, 4, dtype=np.uint8), (20, 1))
-    cv2.imwrite(str(tmp_path / "gray16.png"), gray8.astype(np.uint16) * 257)
-    rgba = cv2.cvtColor(gray8, cv2.COLOR_GRAY2BGRA)
-    cv2.imwrite(str(tmp_path / "rgba.png"), rgba)
-    from_16, _ = read_gray(tmp_path / "gray16.png")
-    from_rgba, _ = read_gray(tmp_path / "rgba.png")
-    np.testing.assert_allclose(from_16, gray8, atol=0.01)
-    np.testing.assert_allclose(from_rgba, gray8, atol=0.51)
-
-
-def test_huge_image_is_shrunk_not_loaded_at_full_size(tmp_path):
-    huge = np.random.default_rng(0).integers(0, 255, (4000, 6000), dtype=np.uint8)
-    cv2.imwrite(str(tmp_path / "huge.png"), huge)
-    image, note = read_gray(tmp_path / "huge.png")
-    assert image.shape == (683, 1024)
-    assert "6000x4000" in note
-
-
-@pytest.mark.parametrize("case", ["missing", "not an image", "truncated jpeg", "empty"])
-def test_read_gray_raises_a_lesson_error(bad_inputs, case):
-    with pytest.raises(LessonError):
-        read_gray(bad_inputs[case])
-
-
 # --- The lessons, run as a student runs them ---
 
 
@@ -151,49 +122,148 @@ def test_ker3_default_run_recovers_sobel_x(tmp_path):
     assert results["lstsq_max_abs_error"] <= 1e-5
     for key in ("train_seconds", "epochs"):
         assert results[key] > 0
+    assert results["parameters"] == 9 and results["learned_bias"] is None
+    assert results["final_loss"] < 1e-6 * results["start_loss"]
+    # The gradient at the random start: Keras, the formula and finite differences agree.
+    assert results["gradient_formula_agrees"] and results["gradient_finite_differences_agrees"]
+    assert results["gradient_formula_relative_difference"] < 1e-4
+    assert results["gradient_finite_differences_relative_difference"] < 1e-4
+    keras_gradient = np.array(results["gradient_keras"])
+    assert keras_gradient.shape == (9,) and np.abs(keras_gradient).max() > 0.1
+    np.testing.assert_allclose(results["gradient_formula"], keras_gradient, rtol=1e-3, atol=1e-5)
+    assert "Keras vs formula: largest relative difference" in result.stdout
     assert (tmp_path / "ker3_learn_kernel.png").exists()
 
 
 @pytest.mark.parametrize("name", ["laplace", "scharr-x", "random"])
 def test_ker3_fast_recipe_recovers_other_kernels_on_the_synthetic_image(name):
-    from common.tf_quiet import import_keras
-    from ker3_learn_kernel import learn_kernel, least_squares, make_training_pair, true_kernel
+    import ker3_learn_kernel as k3
 
-    tf, keras = import_keras()
     image, _ = synthetic_image(size=96, seed=1)
-    kernel = true_kernel(name, seed=5)
-    x, y = make_training_pair(image, kernel)
-    learned, history, steps, info = learn_kernel(tf, keras, x, y, "fast", seed=2)
+    kernel = k3.true_kernel(name, seed=5)
+    x, y = k3.make_training_pair(image, kernel)
+    model = k3.build_model(seed=2)
+    run = k3.train(model, x, y, "fast")
+    learned = model.layers[1].get_weights()[0].reshape(3, 3)
     assert np.abs(learned - kernel).max() <= 1e-3
-    assert np.abs(least_squares(x, y) - kernel).max() <= 1e-5
-    assert np.abs(history[0] - kernel).max() > 0.5  # it really started far away
-    assert steps[-1] == info["epochs"]
+    np.testing.assert_array_equal(run["kernels"][-1], learned)
+    assert np.abs(k3.least_squares(x, y) - kernel).max() <= 1e-5
+    assert np.abs(run["kernels"][0] - kernel).max() > 0.5  # it really started far away
+    assert run["steps"][-1] == run["epochs"]
 
 
 def test_ker3_seminar_recipe_is_far_from_converged_after_a_few_epochs():
-    from common.tf_quiet import import_keras
-    from ker3_learn_kernel import learn_kernel, make_training_pair, true_kernel
+    import ker3_learn_kernel as k3
 
-    tf, keras = import_keras()
     image, _ = synthetic_image(size=32, seed=1)
-    x, y = make_training_pair(image, true_kernel("sobel-x"))
-    learned, history, steps, info = learn_kernel(tf, keras, x, y, "seminar", epochs=20)
-    assert len(history) == 21 and steps[-1] == 20
-    assert np.abs(learned - SOBEL_X).max() > 0.5  # rmsprop at lr 1e-3 moves ~1e-3 a step
+    x, y = k3.make_training_pair(image, k3.true_kernel("sobel-x"))
+    model = k3.build_model()
+    run = k3.train(model, x, y, "seminar", epochs=20)
+    assert len(run["kernels"]) == 21 and len(run["losses"]) == 20
+    assert list(run["steps"]) == list(range(1, 21))  # one step per epoch
+    assert np.abs(run["kernels"][-1] - SOBEL_X).max() > 0.5  # rmsprop at lr 1e-3 moves ~1e-3 a step
+    # One step per log: the first logged loss is the loss at the random start.
+    assert run["losses"][0] == pytest.approx(run["start_loss"], rel=1e-5)
 
 
-@pytest.mark.parametrize("lesson", LESSONS)
+def mse_of_model(x, y, kernel, bias=0.0, activation=lambda z: z):
+    """The MSE of activation(3x3 correlation with zero padding + bias), computed in float64."""
+    padded = np.pad(x.astype(np.float64), 1)
+    out = sum(
+        kernel[a, b] * padded[a : a + x.shape[0], b : b + x.shape[1]]
+        for a in range(3)
+        for b in range(3)
+    )
+    return float(np.mean((activation(out + bias) - y) ** 2))
+
+
+def test_ker3_loss_curve_is_what_keras_logged():
+    import ker3_learn_kernel as k3
+
+    image, _ = synthetic_image(size=48, seed=2)
+    x, y = k3.make_training_pair(image, k3.true_kernel("laplace"))
+    model = k3.build_model(seed=1)
+    run = k3.train(model, x, y, "fast", epochs=95)
+    assert run["steps_per_log"] == k3.STEPS_PER_CALL
+    assert list(run["steps"]) == [*range(10, 100, 10), 95]  # the last call stops at step 95
+    assert len(run["losses"]) == 10 and run["losses"][-1] < run["losses"][0] / 10
+    # evaluate() before and after fit(), against the model's MSE computed by hand
+    assert run["start_loss"] == pytest.approx(mse_of_model(x, y, run["kernels"][0]), rel=1e-4)
+    assert run["final_loss"] == pytest.approx(mse_of_model(x, y, run["kernels"][-1]), rel=1e-3)
+
+
+# --- ker3: the gradient Keras computes (slide "Čo je vlastne Keras?") ---
+
+
+def hand_gradient(x, y, kernel):
+    """dE/dw[a, b] = 2/N * sum over pixels of (residual * the pixel a-1 rows, b-1 columns away)."""
+    height, width = x.shape
+    padded = np.pad(x.astype(np.float64), 1)
+    residual = np.zeros((height, width))
+    for i in range(height):
+        for j in range(width):
+            residual[i, j] = np.sum(kernel * padded[i : i + 3, j : j + 3]) - y[i, j]
+    gradient = np.zeros((3, 3))
+    for a in range(3):
+        for b in range(3):
+            gradient[a, b] = 2 / x.size * np.sum(residual * padded[a : a + height, b : b + width])
+    return gradient.reshape(9)
+
+
+@pytest.fixture(scope="module")
+def tiny_problem():
+    """A 5x6 image, its Sobel target, and a model at its random start."""
+    import ker3_learn_kernel as k3
+
+    x = np.random.default_rng(3).normal(size=(5, 6)).astype(np.float32)
+    y = cv2.filter2D(x, cv2.CV_32F, SOBEL_X, borderType=cv2.BORDER_CONSTANT)
+    model = k3.build_model(seed=4)
+    return x, y, model
+
+
+def test_formula_gradient_is_the_hand_computed_sum(tiny_problem):
+    import ker3_learn_kernel as k3
+
+    x, y, _ = tiny_problem
+    w = np.random.default_rng(0).normal(size=(3, 3))
+    np.testing.assert_allclose(k3.formula_gradient(w, x, y), hand_gradient(x, y, w), rtol=1e-12)
+
+
+def test_keras_gradient_equals_the_formula_and_finite_differences(tiny_problem):
+    import ker3_learn_kernel as k3
+
+    x, y, model = tiny_problem
+    x_train, y_train = x[None, :, :, None], y[None, :, :, None]
+    w = model.layers[1].get_weights()[0].reshape(3, 3)
+    expected = hand_gradient(x, y, w)
+    keras_gradient = k3.keras_gradient(model, x_train, y_train)
+    numeric = k3.finite_differences(model, x_train, y_train)
+    assert k3.relative_difference(keras_gradient, expected) < 1e-6  # float32 on 30 pixels
+    assert k3.relative_difference(numeric, expected) < 1e-5
+    np.testing.assert_array_equal(model.layers[1].get_weights()[0].reshape(3, 3), w)  # restored
+
+
+def test_a_wrong_gradient_formula_is_detected(tiny_problem):
+    import ker3_learn_kernel as k3
+
+    x, y, model = tiny_problem
+    keras_gradient = k3.keras_gradient(model, x[None, :, :, None], y[None, :, :, None])
+    w = model.layers[1].get_weights()[0].reshape(3, 3)
+    wrong = {
+        "1/N instead of 2/N": hand_gradient(x, y, w) / 2,
+        "convolution (flipped kernel) instead of correlation": np.flip(
+            hand_gradient(x, y, w[::-1, ::-1]).reshape(3, 3)
+        ).reshape(9),
+        "the sign of the residual": -hand_gradient(x, y, w),
+    }
+    for name, gradient in wrong.items():
+        assert k3.relative_difference(keras_gradient, gradient) > 100 * k3.GRADIENT_TOLERANCE, name
+
+
+# One run per lesson proves the one-line exit; tests/test_images.py checks each bad input.
 @pytest.mark.parametrize(
-    "case",
-    [
-        "missing",
-        "directory",
-        "not an image",
-        "empty",
-        "truncated jpeg",
-        "truncated png",
-        "smaller than the kernel",
-    ],
+    "lesson, case",
+    [(LESSONS[0], "not an image"), (LESSONS[1], "truncated png"), (LESSONS[2], "missing")],
 )
 def test_bad_image_gives_one_clear_line_and_exit_2(lesson, case, bad_inputs, tmp_path):
     keep = tmp_path / "out" / (lesson.removesuffix(".py") + ".json")
@@ -203,6 +273,7 @@ def test_bad_image_gives_one_clear_line_and_exit_2(lesson, case, bad_inputs, tmp
         lesson, "--image", bad_inputs[case], "--no-show", "--output-dir", keep.parent
     )
     assert_clean_error(result)
+    assert str(bad_inputs[case]) in result.stderr
     assert keep.read_text() == "a student's earlier result\n"  # nothing overwritten
 
 
