@@ -66,11 +66,15 @@ def describe_precision(policy, asked):
 
 
 def choose_strategy(distribute):
-    """Pick where training runs and say so: one GPU, the CPU, or MirroredStrategy over several.
+    """Pick where training runs and say so: one GPU, the CPU, or data-parallel over several.
 
-    Returns (strategy, device names). With --distribute and no GPU, the CPU is split into two
-    logical devices, so the data-parallel code path runs (it is no faster).
+    Returns (strategy, device names); `with strategy.scope():` builds the model. With
+    --distribute and no GPU, the CPU is split into two logical devices, so the data-parallel
+    code path runs (it is no faster). MirroredStrategy is TensorFlow's; on JAX the same idea
+    is keras.distribution.DataParallel, and the TensorFlow strategy scope does nothing.
     """
+    if keras.backend.backend() != "tensorflow":
+        return _keras_data_parallel(distribute)
     gpus = tf.config.list_physical_devices("GPU")
     if distribute and not gpus:
         cpu = tf.config.list_physical_devices("CPU")[0]
@@ -95,6 +99,25 @@ def choose_strategy(distribute):
     return tf.distribute.get_strategy(), ["CPU"]
 
 
+def _keras_data_parallel(distribute):
+    """JAX (or PyTorch): Keras' own DataParallel over every device the backend lists."""
+    devices = keras.distribution.list_devices()
+    if distribute:
+        print("MirroredStrategy is TensorFlow's; on this backend: keras.distribution.DataParallel")
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+        print(f"training data-parallel on {len(devices)} devices: {', '.join(devices)}")
+        if all(d.startswith("cpu") for d in devices):
+            print("  (one CPU split in two: the DataParallel code path, not a speed-up)")
+    else:
+        print(f"training on {devices[0]} ({keras.backend.backend()} backend)")
+    return tf.distribute.get_strategy(), devices
+
+
 def use_xla():
-    """XLA on a GPU; on a CPU, XLA's convolutions trained about 3x slower than oneDNN's here."""
+    """XLA on a GPU; on a CPU, XLA's convolutions trained about 3x slower than oneDNN's here.
+
+    On JAX every step is compiled with XLA anyway: switching it off would run op by op.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return "auto"
     return "auto" if tf.config.list_physical_devices("GPU") else False
