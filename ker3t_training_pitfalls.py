@@ -310,9 +310,8 @@ def figure_overfitting(plt, data, runs):
         axes[0].semilogy(epochs, run["history"]["val_loss"], color=color, label=f"{name}: val")
         axes[1].plot(x_val[:, 0], run["fit"], color=color, label=f"{name}: gap {run['gap']:.3f}")
     stop = runs["early stopping"]["best_val_epoch"]
-    axes[0].axvline(
-        stop, color="tab:red", lw=0.8, ls=":", label=f"early stopping keeps epoch {stop}"
-    )
+    color = f"C{list(runs).index('early stopping')}"  # the colour of the early-stopping curves
+    axes[0].axvline(stop, color=color, lw=0.8, ls=":", label=f"early stopping keeps epoch {stop}")
     axes[0].axhline(NOISE**2, color="grey", lw=0.8, ls=":", label="noise variance")
     axes[0].set(title="error by epoch (train: as fit() logs it)", xlabel="epoch", ylabel="MSE")
     axes[1].plot(x_val[:, 0], np.sin(np.pi * x_val[:, 0]), ":", color="black", label="truth")
