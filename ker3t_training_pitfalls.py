@@ -116,8 +116,8 @@ def kernel_problem():
 class RecordUntilDiverged(RecordSteps):
     """ker3's record of the loss Keras logs after every step; stops once the loss exploded."""
 
-    def on_train_batch_end(self, batch, logs=None):
-        super().on_train_batch_end(batch, logs)
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
         if not np.isfinite(self.losses[-1]) or self.losses[-1] > DIVERGED * self.losses[0]:
             self.model.stop_training = True  # diverged: stop, nothing more to learn
 
@@ -138,9 +138,10 @@ def train_kernel(image, target, learning_rate, steps, seed):
     start = np.random.default_rng(seed).normal(0.0, 0.05, (3, 3, 1, 1))  # step 1: random p
     model.layers[0].set_weights([start.astype(np.float32)])  # same start for every rate
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate), loss="mse")
-    record = RecordUntilDiverged(model.layers[0])
+    record = RecordUntilDiverged(model.layers[0], steps_per_epoch=1)
     train = tf.data.Dataset.from_tensors((x_train, y_train)).repeat()  # the same image each step
-    model.fit(train, steps_per_epoch=steps, epochs=1, shuffle=False, verbose=0, callbacks=[record])
+    # One step an "epoch", so Keras logs each step's own loss (its logs average over an epoch).
+    model.fit(train, steps_per_epoch=1, epochs=steps, shuffle=False, verbose=0, callbacks=[record])
     losses = [*record.losses, model.evaluate(x_train, y_train, verbose=0)]
     learned = model.layers[0].get_weights()[0][:, :, 0, 0]
     return np.array(losses), learned

@@ -185,11 +185,17 @@ def test_ker3_loss_curve_is_what_keras_logged():
     model = k3.build_model(seed=1)
     run = k3.train(model, x, y, "fast", epochs=95)
     assert run["steps_per_log"] == k3.STEPS_PER_CALL
-    assert list(run["steps"]) == [*range(10, 100, 10), 95]  # the last call stops at step 95
+    assert list(run["steps"]) == [*range(10, 101, 10)]  # whole calls: 95 steps rounded up
+    assert run["epochs"] == 100
     assert len(run["losses"]) == 10 and run["losses"][-1] < run["losses"][0] / 10
     # evaluate() before and after fit(), against the model's MSE computed by hand
     assert run["start_loss"] == pytest.approx(mse_of_model(x, y, run["kernels"][0]), rel=1e-4)
     assert run["final_loss"] == pytest.approx(mse_of_model(x, y, run["kernels"][-1]), rel=1e-3)
+    # One step per epoch (the seminar's recipe): each logged loss is the MSE of the weights
+    # that step started from.
+    seminar = k3.train(k3.build_model(seed=1), x, y, "seminar", epochs=5)
+    by_hand = [mse_of_model(x, y, kernel) for kernel in seminar["kernels"][:-1]]
+    np.testing.assert_allclose(seminar["losses"], by_hand, rtol=1e-4)
 
 
 # --- ker3: the gradient Keras computes (slide "Čo je vlastne Keras?") ---
