@@ -200,6 +200,7 @@ def prediction_entries(names, probabilities, labels, test_set):
         from_test_set = test_set and name.startswith("test #")  # not a file of yours
         entry = {"test_index": int(name[6:])} if from_test_set else {"file": name}
         entry[f"top{TOP_K}"] = [[c, round(q, 6)] for c, q in top_classes(p, CLASS_NAMES)]
+        entry["probabilities"] = [float(q) for q in p]  # all classes, in CLASS_NAMES order
         entry["true_label"] = None if label is None else CLASS_NAMES[label]
         entries.append(entry)
     return entries

@@ -22,6 +22,9 @@ class LessonParser(argparse.ArgumentParser):
         for dest, (default, quick) in self.quick_defaults.items():
             if getattr(parsed, dest) is None:
                 setattr(parsed, dest, quick if getattr(parsed, "quick", False) else default)
+        keras = sys.modules.get("keras")
+        if keras is not None:  # a lesson that uses Keras says which backend runs it
+            print(f"Keras {keras.__version__} on the {keras.backend.backend()} backend")
         return parsed
 
     def error(self, message):
