@@ -144,12 +144,11 @@ def test_quick_run_deep_model_beats_the_single_layer(tmp_path):
     assert summary["params_single_layer"] == 10  # 3*3 weights + 1 bias
     assert summary["depth_single_layer"] < summary["depth_few_layers"] < summary["depth_deep_unet"]
     # Depth is what the lesson is about: on the held-out photo and on the unseen scenes the
-    # U-Net and the three layers beat the single layer by far, and the U-Net draws thinner lines.
+    # U-Net and the three layers beat the single layer by far.
     assert summary["f1_deep_unet"] > summary["f1_single_layer"] + 0.25
     assert summary["f1_few_layers"] > summary["f1_single_layer"] + 0.25
     assert summary["f1_scenes_deep_unet"] > summary["f1_scenes_single_layer"]
     assert summary["f1_one_to_one_deep_unet"] > summary["f1_one_to_one_single_layer"] + 0.25
-    assert summary["edge_pixels_vs_canny_deep_unet"] < summary["edge_pixels_vs_canny_few_layers"]
     # One name for each model, in the table as in the JSON; the table's parameter count is
     # the one Keras gives for the model the lesson builds.
     for name, build in lesson.MODELS.items():
