@@ -16,15 +16,16 @@ same synthetic scenes, with the same loss and epochs, and scores each on a photo
   learned the hand-drawn edges of BSDS 500, this one learns cv2.Canny.
 
 The score is F1 against cv2.Canny with a one-pixel tolerance (edge_f1), and a stricter 1:1 F1.
+The same slide's "two fully connected layers are a universal approximator" is lesson 4u.
 
-Run:   python ker4_learn_canny.py               (about 3-4 minutes on a busy 2-core CPU)
+Run:   python ker4_learn_canny.py               (1 to 4 minutes on 2 CPU cores, with other work)
        python ker4_learn_canny.py --quick       (under a minute: less data, fewer steps)
        python ker4_learn_canny.py --image my_photo.jpg
 
 Expect on the default photo (grace_hopper.jpg, never trained on): single_layer near F1 0.08
 (it gives up and marks almost nothing), few_layers and deep_unet both near 0.95. The
 tolerance forgives few_layers' thick lines; the stricter 1:1 F1 does not: about 0.72 for
-few_layers against 0.85 for deep_unet, whose lines are nearly as thin as Canny's. A hand-made
+few_layers against 0.86 for deep_unet, whose lines are nearly as thin as Canny's. A hand-made
 Laplacian shows what the best single layer could do: 0.72 on the photo, 0.16 on the noisy
 unseen scenes. Figures: outputs/ker4_learn_canny.png (input | Canny | each model) and
 outputs/ker4_learn_canny_depth.png (F1 against depth); numbers in outputs/ker4_learn_canny.json.
@@ -206,7 +207,7 @@ def train(model, x_train, y_train, epochs, batch_size):
 
 # --- Evaluate: F1 against Canny ---
 # The two scores are written out here, in full, because every number the lesson prints is
-# one of them; with them the file runs to about 450 lines, longer than the other lessons.
+# one of them; with them the file runs to about 470 lines, longer than the other lessons.
 def predict_edges(model, image_u8):
     """The model's edge map of a whole image: output >= THRESHOLD, as a 0/1 uint8 array."""
     h, w = image_u8.shape
