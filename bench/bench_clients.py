@@ -27,10 +27,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench_runtimes import export_and_load, model_to_time  # noqa: E402
+
 import ker6_predict as ker6  # noqa: E402
 from common.cli import positive_int  # noqa: E402
 from common.errors import LessonError, first_line, run_lesson  # noqa: E402
-from common.quiet_keras import keras  # noqa: E402
 
 CLIENTS = Path(__file__).resolve().parent.parent / "clients"
 TOOLS = {"C++ (cv::dnn)": ("cpp", ["cmake", "c++"]), "Java (OpenCV)": ("java", ["javac", "java"])}
@@ -90,20 +91,11 @@ def main():
         "--repeat", type=positive_int, default=5, help="passes per image (default: 5)"
     )
     args = parser.parse_args()
-    if args.model:
-        model = ker6.load_model_safely(Path(args.model))
-    else:
-        import ker5_cifar10_cnn as ker5
-
-        keras.utils.set_random_seed(0)
-        model = ker5.code_network()
+    model = model_to_time(args.model)
     x = np.random.default_rng(0).random((ker6.THROUGHPUT_BATCH, 32, 32, 3), dtype=np.float32)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        savedmodel, onnx_path = tmp / "savedmodel", tmp / "model.onnx"
-        ker6.export_savedmodel(model, savedmodel, verbose=False)
-        ker6.export_onnx(model, onnx_path, verbose=False)
-        runtimes = ker6.make_runtimes(model, savedmodel, onnx_path)
+        runtimes, onnx_path = export_and_load(model, tmp)
 
         print(
             f"{model.count_params():,} parameters; Python rows: {args.calls} calls or "

@@ -26,6 +26,24 @@ from common.errors import run_lesson  # noqa: E402
 from common.quiet_keras import keras  # noqa: E402
 
 
+def model_to_time(path):
+    """The model file at path, loaded safely; without one, ker5's CNN with random weights."""
+    if path:
+        return ker6.load_model_safely(Path(path))
+    import ker5_cifar10_cnn as ker5
+
+    keras.utils.set_random_seed(0)
+    return ker5.code_network()
+
+
+def export_and_load(model, folder):
+    """Export the model into folder (SavedModel, ONNX) as ker6 does; ker6's runtimes for it."""
+    savedmodel, onnx_path = folder / "savedmodel", folder / "model.onnx"
+    ker6.export_savedmodel(model, savedmodel, verbose=False)
+    ker6.export_onnx(model, onnx_path, verbose=False)
+    return ker6.make_runtimes(model, savedmodel, onnx_path), onnx_path
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="a .h5/.keras model (default: seminar CNN)")
@@ -34,19 +52,10 @@ def main():
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="cap per row (default: 10)")
     args = parser.parse_args()
-    if args.model:
-        model = ker6.load_model_safely(Path(args.model))
-    else:
-        import ker5_cifar10_cnn as ker5
-
-        keras.utils.set_random_seed(0)
-        model = ker5.code_network()
+    model = model_to_time(args.model)
     x = np.random.default_rng(0).random((ker6.THROUGHPUT_BATCH, 32, 32, 3), dtype=np.float32)
     with tempfile.TemporaryDirectory() as tmp:
-        savedmodel, onnx_path = Path(tmp) / "savedmodel", Path(tmp) / "model.onnx"
-        ker6.export_savedmodel(model, savedmodel, verbose=False)
-        ker6.export_onnx(model, onnx_path, verbose=False)
-        runtimes = ker6.make_runtimes(model, savedmodel, onnx_path)
+        runtimes, onnx_path = export_and_load(model, Path(tmp))
 
         import onnxruntime
 
