@@ -9,8 +9,9 @@ The gradient ("Čo je vlastne Keras?"). Keras builds the model from modules whos
 it knows, so it differentiates the error exactly, by the chain rule. For this model, a linear
 3x3 filter without bias, the derivative is also a short formula: dE/dw = 2/N * P^T (P w - y),
 where row n of P holds the 3x3 neighbourhood of pixel n. At the random start the lesson prints
-Keras' gradient (tf.GradientTape; jax.grad on JAX) beside that formula and beside central
-finite differences of the model's own output: they agree to float32 precision.
+Keras' gradient (tf.GradientTape; jax.grad on JAX; backward() on PyTorch) beside that formula
+and beside central finite differences of the model's own output: they agree to float32
+precision.
 
 Why the recipe matters. A Conv2D without bias is linear in its 9 weights, so the MSE is a
 quadratic bowl whose curvature is set by the image: its Hessian is 2x the covariance of
@@ -149,6 +150,9 @@ def keras_gradient(model, x_train, y_train):
 
         gradients = jax.grad(loss)([v.value for v in model.trainable_variables])
         return np.asarray(gradients[where]).reshape(9)
+    if keras.backend.backend() == "torch":  # PyTorch records the operations as they run
+        mse(y_train, model(x_train)).backward()
+        return kernel.value.grad.detach().cpu().numpy().reshape(9)
     with tf.GradientTape() as tape:  # TensorFlow records the operations, then runs them back
         loss = mse(y_train, model(x_train))
     return tape.gradient(loss, kernel).numpy().reshape(9)
@@ -168,7 +172,8 @@ def finite_differences(model, x_train, y_train, h=FD_STEP):
 
     def loss(changed):
         conv.set_weights([changed, *weights[1:]])
-        return np.mean((np.asarray(model(x_train), np.float64) - y_train) ** 2)
+        output = keras.ops.convert_to_numpy(model(x_train)).astype(np.float64)
+        return np.mean((output - y_train) ** 2)
 
     gradient = np.zeros(kernel.size)
     for i in range(kernel.size):
@@ -251,7 +256,8 @@ def train(model, x, y, recipe="fast", epochs=None, verbose=0):
         optimizer = keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum)
         # One step per epoch would cost Keras' bookkeeping at every step, so an "epoch" here is
         # STEPS_PER_CALL steps on the single sample, run in one call of the compiled step.
-        model.compile(optimizer=optimizer, loss="mse", steps_per_execution=STEPS_PER_CALL)
+        per_call = 1 if keras.backend.backend() == "torch" else STEPS_PER_CALL  # torch: 1 only
+        model.compile(optimizer=optimizer, loss="mse", steps_per_execution=per_call)
         fit_epochs = math.ceil(epochs / STEPS_PER_CALL)
         epochs = fit_epochs * STEPS_PER_CALL  # whole calls: the step count rounded up
         data = {

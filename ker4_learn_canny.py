@@ -214,7 +214,8 @@ def predict_edges(model, image_u8):
     pad_h, pad_w = (-h) % 4, (-w) % 4  # the U-Net pools twice: sides must divide by 4
     padded = cv2.copyMakeBorder(image_u8, 0, pad_h, 0, pad_w, cv2.BORDER_REFLECT_101)
     x = padded[None, :, :, None].astype(np.float32)  # (1, H, W, 1)
-    prob = np.asarray(model(x, training=False))[0, :h, :w, 0]  # eager: no retracing per size
+    output = model(x, training=False)  # eager: no retracing per image size
+    prob = keras.ops.convert_to_numpy(output)[0, :h, :w, 0]
     return (prob >= THRESHOLD).astype(np.uint8)
 
 

@@ -100,7 +100,12 @@ def choose_strategy(distribute):
 
 
 def _keras_data_parallel(distribute):
-    """JAX (or PyTorch): Keras' own DataParallel over every device the backend lists."""
+    """JAX: Keras' own DataParallel over every device the backend lists. PyTorch: one device."""
+    if keras.backend.backend() == "torch":
+        if distribute:
+            print("--distribute: Keras has no data-parallel training for PyTorch; one device")
+        print("training on one device (torch backend)")
+        return tf.distribute.get_strategy(), ["torch"]
     devices = keras.distribution.list_devices()
     if distribute:
         print("MirroredStrategy is TensorFlow's; on this backend: keras.distribution.DataParallel")

@@ -1,0 +1,383 @@
+"""Lessons changed the way an instructor changes them in class, then run as a student runs them.
+
+Each test copies a lesson (conftest.run_edited_copy), changes its text in one place, runs the
+copy in --quick, and checks that it finishes without a traceback and that its table, its JSON
+and its figure reflect the edit. Lesson 5n's live edits are in its own test file.
+"""
+
+import json
+import re
+import signal
+
+import cv2
+import numpy as np
+import pytest
+from cifar_data import make_cifar_folder
+from conftest import read_json, run_edited_copy
+
+import ker4_learn_canny as ker4
+import ker7_pretrained as ker7
+from common.images import read_gray
+
+# === Lessons 2, 3 and 3t ===
+
+LAPLACIAN = "np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], np.float32)"
+
+
+def run_quick(tmp_path, lesson, edits, *args):
+    """Run the edited lesson in --quick, headless; check it ran cleanly; return (result, out)."""
+    out = tmp_path / "out"
+    result, _ = run_edited_copy(
+        tmp_path, lesson, edits, "--quick", "--no-show", "--output-dir", out, *args
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    return result, out
+
+
+# --- ker2: another kernel in the settings block ---
+@pytest.mark.parametrize(
+    "new_kernel, expected",
+    [
+        (LAPLACIAN, [[0, 1, 0], [1, -4, 1], [0, 1, 0]]),
+        ("SOBEL_X.T.copy()  # sobel-y", [[-1, -2, -1], [0, 0, 0], [1, 2, 1]]),
+    ],
+)
+def test_ker2_another_kernel_still_matches_opencv(tmp_path, new_kernel, expected):
+    edit = ("KERNEL = SOBEL_X", f"KERNEL = {new_kernel}")
+    result, out = run_quick(tmp_path, "ker2_sobel_keras.py", [edit])
+    results = read_json(out / "ker2_sobel_keras.json")
+    assert results["kernel"] == expected
+    assert results["max_abs_diff_interior"] <= 1e-4
+    assert results["max_abs_diff_zero_border"] <= 1e-4
+    assert "inside the image:     0.00e+00" in result.stdout
+    # The Keras output really is the new kernel's response, not the Sobel-x one.
+    image, _ = read_gray(None)
+    kernel = np.array(expected, np.float32)
+    reference = cv2.filter2D(image, cv2.CV_32F, kernel, borderType=cv2.BORDER_CONSTANT)
+    assert results["response_min"] == pytest.approx(float(reference.min()), abs=1e-3)
+    assert results["response_max"] == pytest.approx(float(reference.max()), abs=1e-3)
+    assert (out / "ker2_sobel_keras.png").stat().st_size > 10_000
+
+
+# --- ker3: a bias or an activation in the model ---
+def quick_training_pair():
+    """The lesson's --quick problem, rebuilt here: the default photo at 128 px, sobel-x."""
+    import ker3_learn_kernel as k3
+
+    image, _ = read_gray(None, max_side=k3.QUICK_MAX_SIDE)
+    return k3.make_training_pair(image, k3.true_kernel("sobel-x"))
+
+
+def model_mse(x, y, kernel, bias=0.0, activation=lambda z: z):
+    """MSE of activation(3x3 correlation with zero padding + bias) against y, in float64."""
+    padded = np.pad(x.astype(np.float64), 1)
+    height, width = x.shape
+    out = sum(
+        kernel[a][b] * padded[a : a + height, b : b + width] for a in range(3) for b in range(3)
+    )
+    return float(np.mean((activation(out + bias) - y) ** 2))
+
+
+def test_ker3_with_a_bias_reports_keras_loss_and_learns_a_zero_bias(tmp_path):
+    edit = ("use_bias=False", 'use_bias=True, bias_initializer="ones"')
+    result, out = run_quick(tmp_path, "ker3_learn_kernel.py", [edit])
+    results = read_json(out / "ker3_learn_kernel.json")
+    x, y = quick_training_pair()
+    assert results["parameters"] == 10  # 9 weights and the bias
+    assert "10 parameters" in result.stdout and "learned bias:" in result.stdout
+    # The loss at the start is the biased model's: about mean((1 - y)^2), not mean(y^2).
+    assert results["start_loss"] == pytest.approx(model_mse(x, y, np.zeros((3, 3)), 1.0), rel=0.05)
+    assert abs(results["start_loss"] - model_mse(x, y, np.zeros((3, 3)))) > 0.5
+    # The bias has nothing to explain: it is learned back to 0, the kernel to sobel-x.
+    (bias,) = results["learned_bias"]
+    assert abs(bias) < 1e-3 and results["max_abs_error"] < 1e-3
+    assert results["final_loss"] < 1e-6 * results["start_loss"]
+    # The slide's formula has no bias, so it no longer matches Keras; finite differences do.
+    assert not results["gradient_formula_agrees"]
+    assert results["gradient_finite_differences_agrees"]
+    assert (out / "ker3_learn_kernel.png").stat().st_size > 10_000
+
+
+def test_ker3_with_an_activation_reports_the_loss_keras_optimised(tmp_path):
+    edit = ('use_bias=False, padding="same"', 'use_bias=False, padding="same", activation="tanh"')
+    result, out = run_quick(tmp_path, "ker3_learn_kernel.py", [edit])
+    results = read_json(out / "ker3_learn_kernel.json")
+    x, y = quick_training_pair()
+    learned = results["learned_kernel"]
+    tanh_loss = model_mse(x, y, learned, activation=np.tanh)
+    linear_loss = model_mse(x, y, learned)
+    assert results["final_loss"] == pytest.approx(tanh_loss, rel=1e-3)  # what Keras optimised
+    assert abs(tanh_loss - linear_loss) > 0.1 * tanh_loss  # and not the linear filter's loss
+    assert "at the end" in result.stdout
+    assert not results["gradient_formula_agrees"]  # the formula is for the linear model
+    assert results["gradient_finite_differences_agrees"]
+    assert (out / "ker3_learn_kernel.png").stat().st_size > 10_000
+
+
+# --- ker3t: a fourth learning rate; a typed --epochs wins over --quick ---
+def test_ker3t_a_fourth_learning_rate_gets_its_own_runs(tmp_path):
+    edit = ('"too large": 1.1}', '"too large": 1.1, "just below": 0.95}')
+    result, out = run_quick(tmp_path, "ker3t_training_pitfalls.py", [edit], "--epochs", "45")
+    data = read_json(out / "ker3t_training_pitfalls.json")
+    assert data["lr_factors_of_2_over_L"]["just below"] == 0.95
+    for problem in ("bowl", "kernel"):
+        runs = data["learning_rate"][problem]["runs"]
+        assert list(runs) == ["too small", "good", "too large", "just below"]
+        assert not runs["just below"]["diverged"]  # 0.95 x 2/L is still below the limit
+        assert runs["too large"]["diverged"]
+    kernel = data["learning_rate"]["kernel"]
+    assert kernel["runs"]["just below"]["learning_rate"] == pytest.approx(
+        0.95 * kernel["limit_2_over_L"]
+    )
+    assert result.stdout.count("  just below lr = ") == 2  # one line on each problem
+    assert (out / "ker3t_learning_rate.png").stat().st_size > 10_000
+    # --epochs 45 with --quick: the typed value wins (--quick alone gives 40)
+    assert "45 epochs of 10 steps" in result.stdout
+    assert data["overfitting"]["no fix"]["epochs_run"] == 45
+
+
+# === Lesson 4: a fourth model ===
+
+CANNY_LESSON = "ker4_learn_canny.py"
+
+
+def test_ker4_a_fourth_model_gets_its_row_keys_and_panel(tmp_path):
+    # Three layers twice as wide, added to the comparison with one line.
+    edit = (
+        '    "deep_unet": build_deep_unet,\n}',
+        '    "deep_unet": build_deep_unet,\n'
+        '    "wide_few_layers": lambda: build_few_layers(width=16),\n}',
+    )
+    out = tmp_path / "out"
+    result, _ = run_edited_copy(
+        tmp_path, CANNY_LESSON, [edit], "--quick", "--no-show", "--output-dir", out
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+
+    # The JSON has every model, with the parameter count of the model that was built.
+    summary = read_json(out / "ker4_learn_canny.json")
+    assert summary["models"] == ["single_layer", "few_layers", "deep_unet", "wide_few_layers"]
+    params = ker4.build_few_layers(width=16).count_params()  # 2,721
+    assert summary["params_wide_few_layers"] == params
+    assert summary["depth_wide_few_layers"] == 3
+    assert summary["f1_wide_few_layers"] > summary["f1_single_layer"] + 0.25
+
+    # The table has a row for it; the summary line still compares the deepest with the shallowest.
+    row = next(line for line in result.stdout.splitlines() if line.startswith("wide_few_layers"))
+    assert f"{params:,}" in row.split()
+    assert "deep_unet - single_layer: +" in result.stdout
+
+    # The edge-map figure has a sixth panel: input, Canny and four models side by side.
+    # Five panels come out about 2.1 times as wide as high, six about 2.5.
+    height, width = cv2.imread(str(out / "ker4_learn_canny.png")).shape[:2]
+    assert width / height > 2.3, (width, height)
+    assert (out / "ker4_learn_canny_depth.png").stat().st_size > 10_000
+
+
+# === Lesson 4t: bigger and wider layers ===
+
+LAYERS_LESSON = "ker4t_layers_and_tensors.py"
+
+
+def run_layers_edit(tmp_path, old, new):
+    """Run ker4t with one line changed; return its stdout and its JSON rows by call."""
+    out = tmp_path / "outputs"
+    result, _ = run_edited_copy(
+        tmp_path, LAYERS_LESSON, [(old, new)], "--quick", "--no-show", "--output-dir", out
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    data = read_json(out / "ker4t_layers_and_tensors.json")
+    return result.stdout, data, {row["call"]: row for row in data["layers"]}
+
+
+def test_ker4t_a_bigger_conv2d(tmp_path):
+    stdout, data, rows = run_layers_edit(
+        tmp_path, "layers.Conv2D(2, (3, 3))", "layers.Conv2D(4, (5, 5))"
+    )
+    row = rows["Conv2D(4, (5, 5))"]
+    assert row["output_shape"] == [10, 28, 28, 4]
+    assert row["params"] == 5 * 5 * 3 * 4 + 4
+    assert row["params_formula"] == "5·5·3·4 + 4"
+    assert "Conv2D(4, (5, 5))" in stdout and "= 5·5·3·4 + 4" in stdout
+    # The unshared version follows the Conv2D it generalises: 28*28 kernels of 5x5x3x4 + 4.
+    local = data["locally_connected"]
+    assert local["params_conv2d"] == 304
+    assert local["params_unshared"] == 28 * 28 * 304
+    assert local["max_abs_diff_with_conv_weights"] < 1e-4
+
+
+def test_ker4t_a_wider_lstm(tmp_path):
+    stdout, _, rows = run_layers_edit(tmp_path, "layers.LSTM(4)", "layers.LSTM(8)")
+    row = rows["LSTM(8)"]
+    assert row["params"] == 4 * 8 * (3 + 8 + 1)
+    assert row["params_formula"] == "3·32 + 8·32 + 32"
+    assert row["output_shape"] == [2, 8]
+    assert "params   384 = 3·32 + 8·32 + 32" in stdout  # 4 gates x 8 units x (3 + 8 + 1)
+
+
+def test_ker4t_a_wider_dense(tmp_path):
+    stdout, _, rows = run_layers_edit(tmp_path, "layers.Dense(6)", "layers.Dense(16)")
+    row = rows["Dense(16)"]
+    assert row["params"] == 4 * 16 + 16 and row["params_formula"] == "4·16 + 16"
+    assert "check by hand: max |y - (x @ W + b)| = 0.0e+00" in stdout
+
+
+# === Lesson 5: the CNN changed in class ===
+
+CIFAR_LESSON = "ker5_cifar10_cnn.py"
+CONVS = 896 + 9_248 + 18_496 + 36_928  # the code slide's four convolutions
+FIRST_CONV = '    x = layers.Conv2D(32, (3, 3), padding="same")(inp)  # (batch, 32, 32, 32)\n'
+SECOND_CONV = "layers.Conv2D(32, (3, 3))(x)"
+THIRD_CONV = 'x = layers.Conv2D(64, (3, 3), padding="same")(x)'
+DENSE = "x = layers.Dense(512)(x)"
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    """200 training and 100 test images of 10 easy classes, in the official folder format."""
+    folder = tmp_path_factory.mktemp("cifar") / "cifar-10-batches-py"
+    return make_cifar_folder(folder, n_train=200, n_test=100, n_batches=2)
+
+
+def run_ker5(tmp_path, tiny_data, edits, *extra, env=None, epochs="1"):
+    """Run an edited copy of lesson 5 on the tiny data; return (result, its JSON or None)."""
+    out, models = tmp_path / "out", tmp_path / "models"
+    args = ["--quick", "--no-show", "--batch-size", "32", "--epochs", epochs]
+    args += ["--data-dir", tiny_data, "--output-dir", out, "--model-dir", models, *extra]
+    result, _ = run_edited_copy(tmp_path, CIFAR_LESSON, edits, *args, env=env)
+    report = out / "ker5_cifar10_cnn.json"
+    return result, read_json(report) if report.exists() else None
+
+
+def assert_ran_and_table_adds_up(result, report, total):
+    """No traceback; the printed total, the JSON rows and model.count_params() all agree."""
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert report["params"] == total  # the JSON's params is model.count_params()
+    assert sum(row["count"] for row in report["param_table"]) == total
+    assert re.search(rf"^  total\s+{total:,}$", result.stdout, re.MULTILINE)
+    for figure in report["figures"]:
+        assert figure.endswith(".png")
+    assert len(report["figures"]) == 4
+
+
+def test_ker5_batch_normalization_after_a_conv2d(tmp_path, tiny_data):
+    edit = (FIRST_CONV, FIRST_CONV + "    x = layers.BatchNormalization()(x)\n")
+    result, report = run_ker5(tmp_path, tiny_data, [edit])
+    assert_ran_and_table_adds_up(result, report, 1_250_858 + 4 * 32)  # gamma, beta, mean, var
+    row = [r for r in report["param_table"] if r["kind"] == "BatchNormalization"][0]
+    assert row["count"] == 128 and row["formula"] == "4·32" and row["slide"] is None
+
+
+def test_ker5_a_conv2d_without_bias(tmp_path, tiny_data):
+    edit = (SECOND_CONV, "layers.Conv2D(32, (3, 3), use_bias=False)(x)")
+    result, report = run_ker5(tmp_path, tiny_data, [edit])
+    assert_ran_and_table_adds_up(result, report, 1_250_858 - 32)
+    assert report["param_table"][1]["formula"] == "3·3·32·32"
+    assert report["param_table"][1]["slide"] is None  # the slide's line has the 32 biases
+
+
+def test_ker5_dense_256_in_place_of_dense_512(tmp_path, tiny_data):
+    result, report = run_ker5(tmp_path, tiny_data, [(DENSE, "x = layers.Dense(256)(x)")])
+    assert_ran_and_table_adds_up(result, report, CONVS + 2304 * 256 + 256 + 256 * 10 + 10)
+    dense = [r for r in report["param_table"] if r["kind"] == "Dense"]
+    assert [r["label"] for r in dense] == ["Dense(256)", "Dense(10)"]
+    assert dense[1]["formula"] == "256·10 + 10"
+    assert "Dense(512)" not in result.stdout  # nothing printed about a layer that is gone
+
+
+def test_ker5_separable_conv2d_in_place_of_a_conv2d(tmp_path, tiny_data):
+    edit = (THIRD_CONV, 'x = layers.SeparableConv2D(64, (3, 3), padding="same")(x)')
+    result, report = run_ker5(tmp_path, tiny_data, [edit])
+    separable = 3 * 3 * 32 + 32 * 64 + 64  # one 3x3 kernel per channel, a 1x1 mix, biases
+    assert_ran_and_table_adds_up(result, report, 1_250_858 - 18_496 + separable)
+    row = report["param_table"][2]
+    assert row["kind"] == "SeparableConv2D" and row["formula"] == "3·3·32·1 + 32·64 + 64"
+
+
+def test_ker5_a_changed_model_after_a_killed_run_starts_fresh(tmp_path, tiny_data):
+    killed, _ = run_ker5(tmp_path, tiny_data, [], env={"KER5_KILL_AFTER_EPOCH": "1"}, epochs="2")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    assert (tmp_path / "models" / "cifar10_cnn_quick.resume" / "backup").is_dir()
+
+    edited = [(DENSE, "x = layers.Dense(256)(x)")]
+    result, report = run_ker5(tmp_path, tiny_data, edited, epochs="2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stdout.splitlines() if "saved progress" in line]
+    assert len(lines) == 1 and "belonged to a different model" in lines[0]
+    assert "resuming" not in result.stdout and "Epoch 1/2" in result.stdout
+    assert report["resumed_at_epoch"] is None and report["epochs"] == 2
+    assert report["params"] == CONVS + 2304 * 256 + 256 + 256 * 10 + 10
+
+
+# === Lessons 6 and 7 ===
+
+
+def small_model(path):
+    """A tiny valid CIFAR-10 model file (32x32x3 in, 10 softmax out)."""
+    from keras import layers
+
+    from common.quiet_keras import keras
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((32, 32, 3))
+    x = layers.Conv2D(4, 3, activation="relu")(inputs)
+    x = layers.GlobalAveragePooling2D()(x)
+    keras.Model(inputs, layers.Dense(10, activation="softmax")(x)).save(path)
+    return path
+
+
+def test_ker6_top_5_classes(tmp_path):
+    data = make_cifar_folder(tmp_path / "cifar-10-batches-py", n_train=20, n_test=40)
+    model = small_model(tmp_path / "small.keras")
+    out = tmp_path / "out"
+    result, _ = run_edited_copy(
+        tmp_path,
+        "ker6_predict.py",
+        [("TOP_K = 3 ", "TOP_K = 5 ")],
+        "--model",
+        model,
+        "--data-dir",
+        data,
+        "--quick",
+        "--no-show",
+        "--output-dir",
+        out,
+    )
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert "top-5 classes for 8 images" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if line.startswith("  test #")]
+    assert len(rows) == 8 and all(line.count("%") == 5 for line in rows)
+    predictions = read_json(out / "ker6_predict.json")["predictions"]
+    for entry in predictions:  # the JSON says top5 and holds five, best first
+        top = entry["top5"]
+        assert len(top) == 5 and "top3" not in entry
+        assert [p for _, p in top] == sorted((p for _, p in top), reverse=True)
+
+
+def test_ker7_a_fourth_model(tmp_path):
+    models_dir = tmp_path / "keras" / "models"
+    models_dir.mkdir(parents=True)
+    table = {str(i): [f"w{i:08d}", f"label_{i}"] for i in range(1000)}
+    (models_dir / "imagenet_class_index.json").write_text(json.dumps(table))
+    line = '    "efficientnetb0": ("EfficientNetB0", "efficientnet"),'
+    out = tmp_path / "out"
+    result, _ = run_edited_copy(
+        tmp_path,
+        "ker7_pretrained.py",
+        [(line, line + '\n    "resnet50": ("ResNet50", "resnet50"),')],
+        *("--model", "resnet50", "--weights", "none", "--offline", "--quick", "--no-show"),
+        *("--output-dir", out),
+        env={"KERAS_HOME": str(tmp_path / "keras")},
+    )
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    data = read_json(out / "ker7_pretrained.json")
+    assert data["model"] == "ResNet50" and data["params"] == 25_636_712  # count_params()
+    assert "25,636,712 parameters = 102.5 MB as float32" in result.stdout
+    buddy = [line for line in result.stdout.splitlines() if "VGG-BUDDY" in line]
+    assert len(buddy) == 1 and all(name in buddy[0] for name in ker7.MODELS)
+    assert (out / "ker7_pretrained.png").is_file()
