@@ -82,6 +82,10 @@ from common.training_figures import (
 
 layers = keras.layers
 
+# This lesson is longer than the others (about 520 lines) because it holds two networks, the
+# slide's arithmetic beside its table, both recipes and their flags. What a teacher would not
+# explain (resuming, safe saves, devices, figures) is in common/.
+
 # --- Settings: what an instructor changes in class ---
 num_classes = len(CLASS_NAMES)  # 10
 input_shape = (32, 32, 3)  # (height, width, colour channels)
