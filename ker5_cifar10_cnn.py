@@ -298,7 +298,7 @@ def train(model, args, train_ds, val_ds, run):
         f"{args.epochs} epochs, lr {args.lr}"
     )
     status = {"epoch": first_epoch, "diverged": 0, "t0": time.perf_counter()}
-    saved_copy = float32_copy(lambda: ARCHITECTURES[args.arch]())  # float32 runs on any CPU
+    saved_copy = float32_copy(ARCHITECTURES[args.arch])  # float32 runs on any CPU
     callbacks = safe_training_callbacks(model, saved_copy, model_paths, state_dir, best, status)
     try:
         model.fit(

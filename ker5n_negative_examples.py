@@ -223,8 +223,8 @@ def plot_comparison(plt, results, p_cats, x_test, y_test, path):
     for col, i in enumerate(shown):
         ax = fig.add_subplot(grid[1, col])
         ax.imshow(x_test[i])
-        name = CLASS_NAMES[y_test[i]]
-        ax.set_title(f"{'an' if name[0] in 'aeiou' else 'a'} {name}", fontsize=9)
+        true_name = CLASS_NAMES[y_test[i]]
+        ax.set_title(f"{'an' if true_name[0] in 'aeiou' else 'a'} {true_name}", fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])
         for row, (name, p_cat) in enumerate(p_cats.items()):

@@ -65,7 +65,7 @@ MODEL_FILE = MODELS / "cifar10_cnn.h5"  # the seminar's format; ker5_cifar10_cnn
 MODEL_VARIANTS = "cifar10_cnn_*.h5"  # ker5 --quick, --no-augment, ...: cifar10_cnn_<variant>.h5
 QUICKEST_TRAINING = "python ker5_cifar10_cnn.py --quick"
 input_shape = (32, 32, 3)  # (height, width, channels): what CIFAR-10 images are
-num_classes = 10
+num_classes = len(CLASS_NAMES)  # 10
 TOP_K = 3  # classes printed (and saved) for each image
 N_TEST_IMAGES = 16  # CIFAR-10 test images shown when no image is given (--quick: 8)
 MAX_FIGURE_IMAGES = 24
@@ -236,8 +236,8 @@ def make_runtimes(model, savedmodel_dir, onnx_path):
     import onnxruntime
 
     reloaded = tf.saved_model.load(str(savedmodel_dir))  # no Keras code: TensorFlow alone
-    session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    input_name = session.get_inputs()[0].name
+    onnx_model = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    input_name = onnx_model.get_inputs()[0].name
     net = cv2.dnn.readNetFromONNX(str(onnx_path))  # C++: cv::dnn::readNetFromONNX(path)
 
     def opencv(x):
@@ -251,7 +251,7 @@ def make_runtimes(model, savedmodel_dir, onnx_path):
         ),  # eager, op by op
         "keras predict_on_batch": lambda x: model.predict_on_batch(x),  # compiled, no pipeline
         "savedmodel": lambda x: reloaded.serve(x).numpy(),
-        "onnxruntime": lambda x: session.run(None, {input_name: x})[0],
+        "onnxruntime": lambda x: onnx_model.run(None, {input_name: x})[0],
         "opencv dnn": opencv,
     }
 

@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from common.cli import positive_int  # noqa: E402
+from common.runtime_timing import median_ms  # noqa: E402
 
 BACKENDS = ("tensorflow", "jax")
 
@@ -41,17 +42,6 @@ def parse_args(argv=None):
     add("--calls", type=positive_int, default=30, help="one-image calls timed (default: 30)")
     add("--worker", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
-
-
-def median_ms(function, calls):
-    """Median wall time of function() in milliseconds, after one untimed call."""
-    function()
-    times = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        function()
-        times.append((time.perf_counter() - start) * 1000)
-    return float(np.median(times))
 
 
 def worker(args):
@@ -82,8 +72,8 @@ def worker(args):
     one = x[:1].astype("float32") / 255.0
     result = {
         "train_images_per_s": float(np.median(speeds)),
-        "predict_ms": median_ms(lambda: model.predict(one, verbose=0), args.calls),
-        "predict_on_batch_ms": median_ms(lambda: model.predict_on_batch(one), args.calls),
+        "predict_ms": median_ms(lambda x: model.predict(x, verbose=0), one, args.calls, 60)[0],
+        "predict_on_batch_ms": median_ms(model.predict_on_batch, one, args.calls, 60)[0],
         "backend": keras.backend.backend(),
     }
     print("RESULT " + json.dumps(result))

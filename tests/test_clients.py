@@ -228,8 +228,10 @@ def test_ker6_export_loads_in_pip_opencv_and_onnxruntime(chain):
     net = cv2.dnn.readNetFromONNX(str(chain["onnx"]))  # the pip OpenCV the lessons use
     net.setInput(x)
     assert np.abs(net.forward() - expected).max() <= 1e-5, cv2.__version__
-    session = onnxruntime.InferenceSession(str(chain["onnx"]), providers=["CPUExecutionProvider"])
-    got = session.run(None, {session.get_inputs()[0].name: x})[0]
+    onnx_model = onnxruntime.InferenceSession(
+        str(chain["onnx"]), providers=["CPUExecutionProvider"]
+    )
+    got = onnx_model.run(None, {onnx_model.get_inputs()[0].name: x})[0]
     assert np.abs(got - expected).max() <= 1e-5
     # ker6's own check of the same file agreed, and the model learned the colours.
     assert chain["report"]["onnxruntime_max_abs_diff"] <= 1e-5
