@@ -53,15 +53,10 @@ def worker(args):
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (args.images, 32, 32, 3), dtype=np.uint8)
     y = rng.integers(0, 10, args.images)
-    recipe = argparse.Namespace(recipe="modern", **ker5.RECIPES["modern"])
+    recipe = argparse.Namespace(recipe="modern", arch="code", **ker5.RECIPES["modern"])
     batch_size = recipe.batch_size
-    model = ker5.code_network()
-    model.compile(
-        optimizer=ker5.make_optimizer(recipe, len(x) // batch_size),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-        jit_compile="auto",
-    )
+    model = ker5.build_model(recipe)
+    ker5.compile_model(model, recipe, len(x) // batch_size)
     train, _ = ker5.make_datasets(x, y, x[:256], y[:256], batch_size, ker5.make_augmenter(0), 0)
     model.fit(train, epochs=1, verbose=0)  # compiles
     speeds = []

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import ker5_cifar10_cnn as ker5  # noqa: E402
 from common.cifar10 import add_data_flags, load_cifar10, resolve_data_dir  # noqa: E402
 from common.cli import positive_int  # noqa: E402
-from common.devices import choose_precision, cpu_has_bfloat16, use_xla  # noqa: E402
+from common.devices import choose_precision, cpu_has_bfloat16  # noqa: E402
 from common.errors import run_lesson  # noqa: E402
 from common.quiet_keras import keras, tf  # noqa: E402
 
@@ -76,17 +76,12 @@ def load_images(args):
 def prepare(recipe, precision, args, x, y):
     """A compiled model and its training dataset for one recipe, exactly as ker5 builds them."""
     # The recipe's own epochs, batch size and learning rate, as ker5 --recipe RECIPE uses them.
-    settings = argparse.Namespace(recipe=recipe, **ker5.RECIPES[recipe])
+    settings = argparse.Namespace(recipe=recipe, arch=args.arch, **ker5.RECIPES[recipe])
     policy = choose_precision(precision)
     batch_size = settings.batch_size
-    model = ker5.ARCHITECTURES[args.arch]()
-    model.compile(
-        optimizer=ker5.make_optimizer(settings, len(x) // batch_size),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-        jit_compile=use_xla(),  # the same choice for both recipes
-    )
-    augmenter = ker5.make_augmenter(args.seed)  # both: shifts and mirror images
+    model = ker5.build_model(settings)
+    ker5.compile_model(model, settings, len(x) // batch_size)
+    augmenter = ker5.make_augmenter(args.seed, recipe=recipe)  # each recipe's own
     train, _ = ker5.make_datasets(x, y, x[:256], y[:256], batch_size, augmenter, args.seed)
     optimizer = type(model.optimizer).__name__
     row = {"recipe": recipe, "batch": batch_size, "optimizer": optimizer, "precision": policy}

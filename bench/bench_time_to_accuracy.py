@@ -63,16 +63,15 @@ def parse_args(argv=None):
 def train_until(recipe, epochs, minutes, data, seed):
     """Train one recipe epoch by epoch; returns [(training minutes, validation accuracy)]."""
     (x_train, y_train), (x_val, y_val) = data
-    settings = argparse.Namespace(recipe=recipe, **{**ker5.RECIPES[recipe], "epochs": epochs})
-    keras.utils.set_random_seed(seed)
-    model = ker5.code_network()
-    model.compile(
-        optimizer=ker5.make_optimizer(settings, len(x_train) // settings.batch_size),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+    settings = argparse.Namespace(
+        recipe=recipe, arch="code", **{**ker5.RECIPES[recipe], "epochs": epochs}
     )
+    keras.utils.set_random_seed(seed)
+    model = ker5.build_model(settings)
+    ker5.compile_model(model, settings, len(x_train) // settings.batch_size)
+    augmenter = ker5.make_augmenter(seed, recipe=recipe)
     train, val = ker5.make_datasets(
-        x_train, y_train, x_val, y_val, settings.batch_size, ker5.make_augmenter(seed), seed
+        x_train, y_train, x_val, y_val, settings.batch_size, augmenter, seed
     )
     curve, spent = [], 0.0
     for epoch in range(epochs):

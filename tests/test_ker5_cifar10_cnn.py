@@ -341,7 +341,7 @@ def test_a_diverging_run_stops_keeps_the_good_model_and_exits_1(tmp_path, tiny_d
     models.mkdir()
     good = models / "cifar10_cnn_quick.keras"  # the very file this run would write
     good.write_bytes(b"the student's good model from yesterday")
-    args = [*TINY, "--data-dir", tiny_data, "--epochs", "2", "--lr", "1000"]
+    args = [*TINY, "--data-dir", tiny_data, "--epochs", "2", "--lr", "1e5"]
     result = run_script(SCRIPT, *args, "--output-dir", tmp_path, "--model-dir", models)
     assert result.returncode == 1, result.stderr[-3000:]
     assert "training diverged at epoch 1; try a smaller --lr" in result.stdout
