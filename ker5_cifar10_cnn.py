@@ -35,7 +35,7 @@ Run it:
 What you will see: the parameter table, Keras' progress bars, the test accuracy and the
 accuracy per class. On the whole dataset (45,000 training images, 5,000 JPEG test images,
 2-core CPU, measured 2026-11-30) the default 25 epochs reached 82.6% (seed 0, one run); an
-epoch takes 31-34 s on an idle machine, about 14 minutes in all. The hardest classes were cat
+epoch takes 31-35 s on an idle machine, about 15 minutes in all. The hardest classes were cat
 (65%), bird (73%) and dog (77%). With the slide's dropout rates (0.25, 0.5) the same run
 reached 79.6%: the model underfits, so less dropout helps. --quick on a 12,000-image folder
 reached 56.0% in 93 s of training, with bird (30%), cat (38%) and deer (38%) the hardest.
