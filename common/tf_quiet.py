@@ -21,21 +21,35 @@ def stderr_silenced():
         os.close(devnull)
 
 
+def import_tensorflow(keras):
+    """TensorFlow, or None on a JAX or PyTorch backend where it is not installed.
+
+    The lessons feed data through tf.data, so they need it; a bench can run without it.
+    """
+    try:
+        import tensorflow as tf
+    except ModuleNotFoundError:
+        if keras.backend.backend() == "tensorflow":
+            raise
+        return None
+    return tf
+
+
 def import_keras(verbose=False):
-    """Return (tf, keras), imported quietly unless verbose is true."""
+    """Return (tf, keras), imported quietly unless verbose is true; tf may be None (above)."""
     if verbose:
         import keras
-        import tensorflow as tf
 
-        return tf, keras
+        return import_tensorflow(keras), keras
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     with stderr_silenced():
         import keras
-        import tensorflow as tf
 
-        tf.get_logger().setLevel("ERROR")
-        tf.config.list_physical_devices()  # device discovery logs too; do it while muted
+        tf = import_tensorflow(keras)
+        if tf is not None:
+            tf.get_logger().setLevel("ERROR")
+            tf.config.list_physical_devices()  # device discovery logs too; do it while muted
     import absl.logging
 
     absl.logging.set_verbosity(absl.logging.ERROR)

@@ -4,7 +4,7 @@ file that TensorFlow and JAX read alike. The rest of the suite runs on TensorFlo
 import numpy as np
 import pytest
 from cifar_data import make_cifar_folder
-from conftest import assert_clean_error, read_json, run_script
+from conftest import ROOT, assert_clean_error, read_json, run_script
 
 JAX = {"KERAS_BACKEND": "jax"}
 TENSORFLOW = {"KERAS_BACKEND": "tensorflow"}
@@ -125,3 +125,40 @@ def test_export_on_jax_says_it_needs_tensorflow(tmp_path, tiny_data, models_of_b
     ok(result)
     assert "--export runs on the TensorFlow backend only" in result.stdout
     assert read_json(tmp_path / "ker6_predict.json")["exported"] is None
+
+
+# Run a script with `import tensorflow` failing, as on a GPU machine that has only JAX.
+WITHOUT_TENSORFLOW = """
+import runpy, sys
+
+class NoTensorFlow:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "tensorflow":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, NoTensorFlow())
+script, sys.argv = sys.argv[1], sys.argv[1:]
+runpy.run_path(script, run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("tensorflow", ["installed", "missing"])
+def test_time_to_accuracy_bench_learns_with_and_without_tensorflow(tmp_path, tiny_data, tensorflow):
+    bench = "bench/bench_time_to_accuracy.py"
+    args = ["--data-dir", tiny_data, "--recipes", "modern", "--epochs", "3", "--batch-size", "32"]
+    if tensorflow == "missing":
+        launcher = tmp_path / "without_tensorflow.py"
+        launcher.write_text(WITHOUT_TENSORFLOW)
+        args = [ROOT / bench, *args]
+        bench, env = launcher, JAX
+    else:
+        env = TENSORFLOW
+    result = run_script(bench, *args, "--output-dir", tmp_path, env=env)
+    ok(result)
+    pipeline = "NumPy PyDataset (no TensorFlow)" if tensorflow == "missing" else "tf.data"
+    assert f"input: {pipeline}" in result.stdout
+    (run,) = read_json(tmp_path / "bench_time_to_accuracy.json")["runs"]
+    assert run["recipe"] == "modern" and len(run["curve"]) == 3
+    assert max(accuracy for _, accuracy in run["curve"]) > 0.5  # chance is 0.1
+    assert run["test"] > 0.5
+    assert (tmp_path / "bench_time_to_accuracy.png").stat().st_size > 10_000
