@@ -7,8 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.errors import LessonError, first_line
-from common.paths import ROOT
+from common.lesson import ROOT, LessonError, first_line
 
 CLASS_NAMES = (
     "airplane",
@@ -152,9 +151,8 @@ def load_cifar10(data_dir=None):
     folder = resolve_data_dir(data_dir)
     if folder is not None:
         return load_cifar10_folder(folder)
-    from common.tf_quiet import import_keras
+    import keras
 
-    _, keras = import_keras()
     try:
         (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
     except Exception as error:  # no network, a proxy, a half-downloaded file, a bad hash...

@@ -1,7 +1,15 @@
-"""Shared test plumbing: run a lesson as a subprocess exactly as a student would."""
+"""Shared test plumbing: run a lesson as a student would, as a script or as a notebook.
 
+Three ways to use a lesson, and no other (no test imports a lesson, which would run it):
+- run_script: `python kerN_....py flags` in a subprocess, for exit codes, stderr and files;
+- run_in_process: the same script run by runpy in this process, for its variables;
+- common.lesson.load_definitions: its functions and constants, with none of its steps run.
+"""
+
+import contextlib
 import json
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+os.environ.setdefault("MPLBACKEND", "Agg")  # figures drawn in this process never open a window
 
 
 def run_script(script, *args, env=None, timeout=600, cwd=ROOT):
@@ -93,3 +102,82 @@ def run_edited_copy(tmp_path, lesson, edits, *args, env=None, timeout=900):
     copy.write_text(text, encoding="utf-8")
     full_env = {"PYTHONPATH": str(ROOT), **(env or {})}
     return run_script(copy, *args, env=full_env, timeout=timeout), copy
+
+
+def run_in_process(script, *args, env=None):
+    """Run the lesson as a script (runpy, as `python script args`) here; return its globals.
+
+    A LessonError reaches the test as an exception, where a student would see one line.
+    """
+    saved_argv, saved_hook = sys.argv, sys.excepthook
+    with contextlib.ExitStack() as stack:
+        for name, value in (env or {}).items():
+            stack.enter_context(_env_var(name, value))
+        sys.argv = [str(ROOT / script), *map(str, args)]
+        try:
+            return runpy.run_path(str(ROOT / script), run_name="__main__")
+        finally:
+            sys.argv, sys.excepthook = saved_argv, saved_hook
+            import matplotlib.pyplot as plt
+
+            plt.close("all")
+
+
+@contextlib.contextmanager
+def _env_var(name, value):
+    """Set (or, with None, unset) one environment variable for the block."""
+    old = os.environ.get(name)
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = str(value)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
+
+
+def execute_notebook(script, *flags, env=None, edit=None, timeout=900):
+    """Convert the lesson with jupytext and run its cells in a Jupyter kernel, in order.
+
+    flags reach the lesson through $LESSON_FLAGS, as a notebook has no command line.
+    edit=(old, new): after the run, change the one cell that holds old, as an instructor
+    does in class, and run that cell and the ones below it again in the same kernel.
+    Returns the executed notebook; a cell that fails raises nbclient's CellExecutionError.
+    """
+    import jupytext
+    from nbclient import NotebookClient
+
+    notebook = jupytext.read(ROOT / script)
+    with contextlib.ExitStack() as stack:
+        settings = {"LESSON_FLAGS": " ".join(map(str, flags)), "MPLBACKEND": None, **(env or {})}
+        for name, value in settings.items():
+            stack.enter_context(_env_var(name, value))
+        client = NotebookClient(
+            notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": ROOT}}
+        )
+        with client.setup_kernel():
+            for index, cell in enumerate(notebook.cells):
+                client.execute_cell(cell, index)
+            if edit:
+                old, new = edit
+                edited = [i for i, cell in enumerate(notebook.cells) if old in cell.source]
+                assert len(edited) == 1, f"{script}: {old!r} should be in exactly one cell"
+                first = edited[0]
+                cell = notebook.cells[first]
+                cell.source = cell.source.replace(old, new)
+                for index in range(first, len(notebook.cells)):
+                    client.execute_cell(notebook.cells[index], index)
+    return notebook
+
+
+def cell_outputs(notebook):
+    """[(cell index, outputs)] of the code cells that printed or drew something."""
+    return [
+        (i, cell.outputs)
+        for i, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code" and cell.outputs
+    ]

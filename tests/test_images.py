@@ -7,9 +7,10 @@ stderr line and exit code 2 is checked once per lesson, in that lesson's test fi
 import cv2
 import numpy as np
 import pytest
+from synthetic import synthetic_image
 
-from common.errors import LessonError
-from common.images import center_square, read_gray, read_rgb, synthetic_image
+from common.files import center_square, read_gray, read_rgb
+from common.lesson import LessonError
 
 # Each bad input (a key of the bad_inputs fixture in conftest.py) and words its message must hold.
 BAD_INPUT_MESSAGES = {
@@ -43,7 +44,7 @@ def test_read_rgb_gives_the_same_errors(bad_inputs, case):
 def test_a_cut_off_jpeg_that_opencv_would_decode_is_still_refused(tmp_path):
     # Some OpenCV builds decode a cut-off JPEG without complaint (this one refuses it);
     # Pillow's check catches it either way.
-    from common.images import _check_not_truncated
+    from common.files import _check_not_truncated
 
     ok, jpeg = cv2.imencode(".jpg", np.random.default_rng(0).integers(0, 255, (64, 64), np.uint8))
     data = jpeg.tobytes()

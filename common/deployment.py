@@ -1,4 +1,4 @@
-"""Model files a student passes in: read their config without running it, refuse code in them.
+"""Using a trained model elsewhere: model files read safely, and ONNX files old readers take.
 
 A Keras file holds a JSON config that names the classes and functions to rebuild. A Lambda
 layer stores Python bytecode, and a config can name any importable function (os.system as an
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from common.errors import LessonError, first_line
-from common.tf_quiet import stderr_silenced
+from common.keras_setup import stderr_silenced
+from common.lesson import LessonError, first_line
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -205,3 +205,31 @@ def replace_folder(folder, write):
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return folder
+
+
+def gather_of_shape_to_transpose(path):
+    """Rewrite tf2onnx's Gather(Shape(x), perm) as Shape(Transpose(x, perm)), in place.
+
+    tf2onnx writes Flatten's batch size that way; OpenCV 4.6's reader takes a Gather of one
+    index only. The Transpose gives the same numbers. Unused nodes are dropped afterwards.
+    """
+    import onnx
+
+    proto = onnx.shape_inference.infer_shapes(onnx.load(path))
+    graph = proto.graph
+    values = [*graph.input, *graph.value_info]
+    ranks = {v.name: len(v.type.tensor_type.shape.dim) for v in values}
+    consts = {t.name: t for t in graph.initializer}
+    shapes = {n.output[0]: n.input[0] for n in graph.node if n.op_type == "Shape"}
+    for i, node in reversed(list(enumerate(graph.node))):
+        if node.op_type == "Gather" and node.input[0] in shapes and node.input[1] in consts:
+            x = shapes[node.input[0]]
+            perm = onnx.numpy_helper.to_array(consts[node.input[1]]).tolist()
+            if isinstance(perm, list) and sorted(perm) == [*range(ranks.get(x, -1))]:
+                moved = [node.output[0] + "_transposed"]
+                transpose = onnx.helper.make_node("Transpose", [x], moved, perm=perm)
+                node.CopyFrom(onnx.helper.make_node("Shape", moved, node.output))
+                graph.node.insert(i, transpose)
+    onnx.save(proto, path)
+    ends = [[v.name for v in part] for part in (graph.input, graph.output)]
+    onnx.utils.extract_model(path, path, *ends)  # drops the nodes and constants left unused

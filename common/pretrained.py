@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from common.errors import LessonError, first_line
+from common.lesson import LessonError, first_line
 
 # What keras.applications downloads for each model (tests compare this with what Keras asks
 # get_file for). "download" is the size a student waits for: VGG16's is keras.io's published
@@ -129,7 +129,7 @@ def download_error(error, builder, trained):
 
 def imagenet_class_names():
     """ImageNet's 1000 classes as (WordNet id, readable label), downloaded once into the cache."""
-    from common.quiet_keras import keras
+    import keras
 
     path = keras.utils.get_file(
         CLASS_INDEX["file"], CLASS_INDEX["url"] + CLASS_INDEX["file"], cache_subdir="models"

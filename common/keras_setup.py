@@ -1,27 +1,101 @@
-"""Where training runs: GPU or CPU, data-parallel or not, bfloat16 or float32, XLA or not."""
+"""Keras set-up: start it quietly on a backend that is installed, and choose where it trains.
 
+TensorFlow prints start-up lines from C++ (absl, oneDNN, CUDA) that Python's logging can't
+hide, even with TF_CPP_MIN_LOG_LEVEL=3. `start_keras` points file descriptor 2 at /dev/null
+while Keras and TensorFlow are imported, then puts it back, so real errors stay visible.
+"""
+
+import contextlib
+import importlib.util
 import os
+import sys
+import types
 from pathlib import Path
 
-from common.quiet_keras import keras, tf
+from common.lesson import LessonError
+
+BACKENDS = ("tensorflow", "jax", "torch")  # the Keras 3 backends the lessons run on
+BACKEND_MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 
 
-def add_device_flags(parser):
-    """Add --precision and --distribute to an argparse parser."""
-    parser.add_argument(
-        "--precision",
-        choices=["auto", "float32", "bfloat16"],
-        default="auto",
-        help="auto: mixed bfloat16 where the CPU/GPU computes it natively, else float32; the "
-        "classic recipe always uses float32 (default: auto)",
-    )
-    parser.add_argument(
-        "--distribute",
-        action="store_true",
-        help="train data-parallel with MirroredStrategy over all visible GPUs; with no GPU, "
-        "over the CPU split into two logical devices (default: off)",
-    )
-    return parser
+@contextlib.contextmanager
+def stderr_silenced():
+    """Point file descriptor 2 at /dev/null; C++ log lines can't be hidden any other way."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def installed_backends():
+    """The backends whose library is installed here."""
+    return [name for name in BACKENDS if importlib.util.find_spec(BACKEND_MODULES[name])]
+
+
+def check_backend():
+    """Refuse an unknown or uninstalled KERAS_BACKEND in one line, before Keras sees it."""
+    asked = os.environ.get("KERAS_BACKEND")
+    if asked is None or "keras" in sys.modules:
+        return
+    installed = ", ".join(installed_backends()) or "none"
+    if asked not in BACKENDS:
+        raise LessonError(
+            f"KERAS_BACKEND={asked} is not a backend the lessons run on; use one of "
+            f"{', '.join(BACKENDS)} (lower case; installed here: {installed})"
+        )
+    if importlib.util.find_spec(BACKEND_MODULES[asked]) is None:
+        raise LessonError(
+            f"KERAS_BACKEND={asked}, but {BACKEND_MODULES[asked]} is not installed; installed "
+            f"here: {installed} (see the README's backend table for how to install it)"
+        )
+
+
+def import_tensorflow():
+    """TensorFlow, or None where it is not installed (a JAX-only or PyTorch-only set-up)."""
+    if importlib.util.find_spec("tensorflow") is None:
+        return None
+    import tensorflow as tf
+
+    return tf
+
+
+def start_keras(verbose=False, cpu_devices=1):
+    """Import Keras on the chosen backend, quietly unless verbose, and say which one runs.
+
+    cpu_devices > 1 makes JAX show the CPU as that many devices (for data-parallel training
+    on a machine without GPUs); it must be set before JAX starts.
+    """
+    check_backend()
+    if cpu_devices > 1:
+        flag = f"--xla_force_host_platform_device_count={cpu_devices}"
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}".strip()
+    if verbose:
+        import keras
+    else:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        with stderr_silenced():
+            import keras
+
+            tf = import_tensorflow() if keras.backend.backend() == "tensorflow" else None
+            if tf is not None:
+                tf.get_logger().setLevel("ERROR")
+                tf.config.list_physical_devices()  # device discovery logs too; do it muted
+        with contextlib.suppress(ImportError):
+            import absl.logging
+
+            absl.logging.set_verbosity(absl.logging.ERROR)
+    print(f"Keras {keras.__version__} on the {keras.backend.backend()} backend")
+    return keras
+
+
+# --- Where training runs ---
 
 
 def cpu_has_bfloat16():
@@ -40,12 +114,15 @@ def choose_precision(precision="auto"):
     capability 8.0 or newer, or a CPU with native bfloat16; float32 elsewhere, because
     emulated bfloat16 is many times slower).
     """
+    import keras
+
     if precision == "float32":
         policy = "float32"
     elif precision == "bfloat16":
         policy = "mixed_bfloat16"
     else:
-        gpus = tf.config.list_physical_devices("GPU")
+        tf = import_tensorflow()
+        gpus = tf.config.list_physical_devices("GPU") if tf else []
         capability = [
             tf.config.experimental.get_device_details(g).get("compute_capability", (0, 0))
             for g in gpus
@@ -73,8 +150,11 @@ def choose_strategy(distribute):
     code path runs (it is no faster). MirroredStrategy is TensorFlow's; on JAX the same idea
     is keras.distribution.DataParallel, and the TensorFlow strategy scope does nothing.
     """
+    import keras
+
+    tf = import_tensorflow()
     if keras.backend.backend() != "tensorflow":
-        return _keras_data_parallel(distribute)
+        return _keras_data_parallel(distribute, tf)
     gpus = tf.config.list_physical_devices("GPU")
     if distribute and not gpus:
         cpu = tf.config.list_physical_devices("CPU")[0]
@@ -99,13 +179,18 @@ def choose_strategy(distribute):
     return tf.distribute.get_strategy(), ["CPU"]
 
 
-def _keras_data_parallel(distribute):
+def _keras_data_parallel(distribute, tf):
     """JAX: Keras' own DataParallel over every device the backend lists. PyTorch: one device."""
+    import keras
+
+    # TensorFlow's default strategy, or a stand-in whose scope() does nothing
+    nothing = types.SimpleNamespace(scope=contextlib.nullcontext)
+    scope = tf.distribute.get_strategy() if tf else nothing
     if keras.backend.backend() == "torch":
         if distribute:
             print("--distribute: Keras has no data-parallel training for PyTorch; one device")
         print("training on one device (torch backend)")
-        return tf.distribute.get_strategy(), ["torch"]
+        return scope, ["torch"]
     devices = keras.distribution.list_devices()
     if distribute:
         print("MirroredStrategy is TensorFlow's; on this backend: keras.distribution.DataParallel")
@@ -115,7 +200,7 @@ def _keras_data_parallel(distribute):
             print("  (one CPU split in two: the DataParallel code path, not a speed-up)")
     else:
         print(f"training on {devices[0]} ({keras.backend.backend()} backend)")
-    return tf.distribute.get_strategy(), devices
+    return scope, devices
 
 
 def use_xla():
@@ -123,6 +208,8 @@ def use_xla():
 
     On JAX every step is compiled with XLA anyway: switching it off would run op by op.
     """
+    import keras
+
     if keras.backend.backend() != "tensorflow":
         return "auto"
-    return "auto" if tf.config.list_physical_devices("GPU") else False
+    return "auto" if import_tensorflow().config.list_physical_devices("GPU") else False

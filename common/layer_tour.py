@@ -1,0 +1,183 @@
+"""The layer tour of lesson 4t: one layer run on a small tensor as one row (its call, shapes
+and parameters), the slides' code run as written, and ten small images to run layers on.
+"""
+
+import cv2
+import keras
+import numpy as np
+
+from common.cifar10 import CLASS_NAMES, load_cifar10
+from common.files import default_image_path, read_rgb
+from common.lesson import LessonError, first_line
+from common.training import parameter_rows
+
+# The attributes that say how big a layer is, in the order the layer's call takes them.
+POSITIONAL = (
+    "units",
+    "filters",
+    "kernel_size",
+    "pool_size",
+    "rate",
+    "stddev",
+    "input_dim",
+    "output_dim",
+    "equation",
+)
+# Shown as name=value where they differ from the default given here (None: always shown).
+KEYWORDS = {"return_sequences": False, "negative_slope": None, "use_bias": True}
+
+
+def call_text(layer):
+    """The call that builds the layer, from its sizes (not every option): 'Conv2D(2, (3, 3))'."""
+    kind = type(layer).__name__
+    if isinstance(getattr(layer, "layer", None), keras.layers.Layer):  # a wrapper
+        return f"{kind}({call_text(layer.layer)})"
+    if kind == "Activation":
+        return f"{kind}({layer.activation.__name__!r})"
+    args = [repr(getattr(layer, name)) for name in POSITIONAL if hasattr(layer, name)]
+    for name, default in KEYWORDS.items():
+        if hasattr(layer, name) and getattr(layer, name) != default:
+            args.append(f"{name}={getattr(layer, name)!r}")
+    return f"{kind}({', '.join(args)})"
+
+
+def shape_of(inputs):
+    """The shape of a tensor, or the list of shapes of a list of tensors (as lists)."""
+    if isinstance(inputs, list | tuple):
+        return [list(np.shape(x)) for x in inputs]
+    return list(np.shape(inputs))
+
+
+def shape_text(shape):
+    """'(1, 3)', or '(1, 3) + (1, 3)' for a layer that joins two tensors."""
+    if shape and isinstance(shape[0], list):
+        return " + ".join(str(tuple(s)) for s in shape)
+    return str(tuple(shape))
+
+
+def weights_formula(layer):
+    """The count written as the sizes of the layer's weights: '3·16 + 4·16 + 16' for an LSTM."""
+    return " + ".join("·".join(str(n) for n in w.shape) for w in layer.weights)
+
+
+def parameter_formula(layer, inputs):
+    """param_table's formula for the layer alone in a model; else its weights' sizes; else None."""
+    if not layer.weights:
+        return None
+    many = isinstance(inputs, list | tuple)
+    symbolic = [
+        keras.Input(np.shape(x)[1:], dtype=keras.backend.standardize_dtype(x.dtype))
+        for x in (inputs if many else [inputs])
+    ]
+    model = keras.Model(symbolic, layer(symbolic if many else symbolic[0]))
+    formula = parameter_rows(model)[0]["formula"]
+    return formula or weights_formula(layer)
+
+
+def layer_row(layer, inputs, outputs, training=None):
+    """What the JSON and the printout say about one layer run on inputs."""
+    phase = {None: "", True: ", training", False: ", inference"}[training]
+    return {
+        "layer": type(layer).__name__,
+        "call": call_text(layer) + phase,
+        "input_shape": shape_of(inputs),
+        "output_shape": shape_of(outputs),
+        "params": int(layer.count_params()),  # always Keras' own count
+        "params_formula": parameter_formula(layer, inputs),
+    }
+
+
+def print_layer_row(row, what, indent=" " * 4):
+    """One line 'call  in -> out  params N = formula', and what the layer does under it."""
+    formula = f" = {row['params_formula']}" if row["params_formula"] else ""
+    print(
+        f"{row['call']:30s} {shape_text(row['input_shape']):>16s} ->"
+        f" {shape_text(row['output_shape']):16s} params {row['params']:>5,d}{formula}"
+    )
+    if what:
+        print(f"{indent}{what}")
+
+
+def try_code(code, namespace):
+    """Run code as written in a copy of namespace; return the error it raises, or None."""
+    try:
+        exec(code, dict(namespace))  # the slide's text itself runs, not a copy of it
+    except Exception as error:  # whatever the line raises is what a student who copies it meets
+        return error
+    return None
+
+
+def check_slide_code(entries, namespace, indent=" " * 4):
+    """For each {"slide", "snippet", "fix"}: print the snippet, its error, and the fix; report."""
+    report = []
+    for entry in entries:
+        error = try_code(entry["snippet"], namespace)
+        fix_error = try_code(entry["fix"], namespace)
+        report.append(
+            {
+                **entry,
+                "error_type": type(error).__name__ if error else None,
+                "error": first_line(error) if error else None,
+                "fix_runs": fix_error is None,
+                "fix_error": first_line(fix_error) if fix_error else None,
+            }
+        )
+        said = f"{type(error).__name__}: {first_line(error)}" if error else "runs"
+        print(f'slide "{entry["slide"]}": {entry["snippet"]}')
+        print(f"{indent}Keras 3: {said}")
+        print(f"{indent}works  : {entry['fix']}" + ("" if fix_error is None else " (FAILS)"))
+    return report
+
+
+SIZE = 32  # CIFAR-10 size: small enough to print, big enough to see
+# Nine square windows (x, y, side) of grace_hopper.jpg (512x600), each shrunk to 32x32.
+CROPS = {
+    "whole photo": (0, 44, 512),
+    "face": (150, 130, 230),
+    "eye": (195, 160, 75),
+    "cap badge": (200, 20, 130),
+    "stars": (0, 0, 140),
+    "flag stripes": (10, 260, 120),
+    "blue wall": (390, 140, 110),
+    "ribbons": (320, 460, 140),  # (x, y, side): ends at the photo's bottom row, 600
+    "name tag": (70, 460, 110),
+}
+
+
+def photo_crops():
+    """Ten 32x32 RGB uint8 images cut from matplotlib's sample photos, and their names."""
+    from matplotlib import cbook
+
+    photo = read_rgb(default_image_path())  # (600, 512, 3) uint8 RGB
+    images, names = [], []
+    for name, (x, y, side) in CROPS.items():
+        crop = photo[y : y + side, x : x + side]
+        images.append(cv2.resize(crop, (SIZE, SIZE), interpolation=cv2.INTER_AREA))
+        names.append(name)
+    gift_path = cbook.get_sample_data("Minduka_Present_Blue_Pack.png", asfileobj=False)
+    gift = cv2.imread(str(gift_path), cv2.IMREAD_UNCHANGED)  # BGRA, transparent background
+    if gift is None or gift.ndim != 3 or gift.shape[2] != 4:
+        raise LessonError(f"matplotlib's sample image {gift_path} is missing or broken")
+    alpha = gift[:, :, 3:4].astype(np.float32) / 255.0
+    gift = gift[:, :, :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)  # onto white
+    gift = cv2.cvtColor(gift.round().astype(np.uint8), cv2.COLOR_BGR2RGB)
+    images.append(cv2.resize(gift, (SIZE, SIZE), interpolation=cv2.INTER_AREA))
+    names.append("gift box")
+    return np.stack(images), names  # (10, 32, 32, 3) uint8
+
+
+def cifar_images(data_dir):
+    """The first ten CIFAR-10 test images (uint8) and their class names."""
+    (_, _), (x_test, y_test) = load_cifar10(data_dir)
+    if len(x_test) < 10:
+        raise LessonError(f"the CIFAR-10 test batch holds {len(x_test)} images; ten are needed")
+    return x_test[:10], [CLASS_NAMES[label] for label in y_test[:10]]
+
+
+def ten_images(data_dir=None):
+    """(x, names, source): CIFAR-10's first ten test images from data_dir, else photo crops."""
+    if data_dir:
+        x, names = cifar_images(data_dir)
+        return x, names, f"CIFAR-10 test images ({data_dir})"
+    x, names = photo_crops()
+    return x, names, "crops of matplotlib's sample photos"
