@@ -4,23 +4,22 @@
 # **Slides:** „Úvodný príklad“ (an opening example), „Sobelov operátor“ (the Sobel
 # operator), „Klasická implementácia v OpenCV“ (the classic implementation in OpenCV).
 #
-# We want the vertical edges of an image. Every output pixel $b_{i,j}$ is a weighted sum of
-# the 3×3 neighbourhood of the input pixel $a_{i,j}$, with the same nine weights, the
-# kernel, everywhere:
+# We want the vertical edges of an image. Every output pixel b(i,j) is a weighted sum of
+# the 3×3 neighbourhood of the input pixel a(i,j), with the same nine weights, the kernel,
+# everywhere:
 #
-# $$
-# \begin{bmatrix} -1 & 0 & 1 \\ -2 & 0 & 2 \\ -1 & 0 & 1 \end{bmatrix}
-# \qquad
-# b_{i,j} = \left| a_{i-1,j+1} + 2a_{i,j+1} + a_{i+1,j+1}
-#           - a_{i-1,j-1} - 2a_{i,j-1} - a_{i+1,j-1} \right|
-# $$
+# ```
+#  -1  0  1
+#  -2  0  2      b(i,j) = | a(i-1,j+1) + 2·a(i,j+1) + a(i+1,j+1)
+#  -1  0  1               - a(i-1,j-1) - 2·a(i,j-1) - a(i+1,j-1) |
+# ```
 #
 # OpenCV applies such a kernel with one call, `cv2.filter2D`.
 #
 # **What you will see:**
 #
 # - the signed response: positive where the image gets brighter to the right, negative
-#   where it gets darker; its absolute value is the slide's $b$;
+#   where it gets darker; its absolute value is the slide's b;
 # - the slide's one-liner `cv2.filter2D(input_image, -1, kernel)` on an 8-bit image: its
 #   output stays 8-bit, so every negative response is clipped to 0 and the bright-to-dark
 #   edges vanish.
@@ -116,7 +115,7 @@ print(
 # ## Show it
 #
 # The input, the signed response (red: brighter to the right, blue: darker), the slide's
-# $b$, and what the 8-bit one-liner keeps. A few very strong edges would wash out the rest,
+# b, and what the 8-bit one-liner keeps. A few very strong edges would wash out the rest,
 # so the colour scales stop at the 99.5th percentile of $|response|$.
 
 
