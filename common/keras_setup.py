@@ -83,7 +83,9 @@ def start_keras(verbose=False, cpu_devices=1):
         with stderr_silenced():
             import keras
 
-            tf = import_tensorflow() if keras.backend.backend() == "tensorflow" else None
+            # Also on JAX or PyTorch, where TensorFlow is installed: keras.utils.set_random_seed
+            # imports it to seed tf.data, and it would talk then.
+            tf = import_tensorflow()
             if tf is not None:
                 tf.get_logger().setLevel("ERROR")
                 tf.config.list_physical_devices()  # device discovery logs too; do it muted
