@@ -1,10 +1,10 @@
 # %% [markdown]
 # # Lesson 4t: Keras' building blocks, the image tensor and the layers that take it in
 #
-# **Slides:** „Aké súčiastky Keras poskytuje?“ (what parts does Keras provide?), „S akými
-# typmi dát Keras pracuje?“ (what kinds of data does Keras work with?), and the layer
-# slides: Dense, Activation, Conv2D, MaxPooling2D, Flatten, Dropout, Add (Merge), „Embeded“
-# (Keras' Embedding), Batch Normalization, TimeDistributed.
+# **Slides:** „Aké súčiastky Keras poskytuje?“ (what parts does Keras provide?),
+# „S akými typmi dát Keras pracuje?“ (what kinds of data does Keras work with?), and the
+# layer slides: Dense, Activation, Conv2D, MaxPooling2D, Flatten, Dropout, Add (Merge),
+# „Embeded“ (Keras' Embedding), Batch Normalization, TimeDistributed.
 #
 # Layers hand each other tensors: arrays with several axes, each axis of its own kind. Ten
 # colour images of 32×32 pixels are one tensor of shape (10, 32, 32, 3) = (batch, height,
@@ -47,7 +47,8 @@ settings = lesson_settings(
     data_dir=setting(
         None,
         "a local cifar-10-batches-py folder: its first ten test images instead of crops of "
-        "matplotlib's sample photos (the environment variable CIFAR10_DIR does the same)",
+        "matplotlib's sample photos (CIFAR10_DIR=DIR does the same, and data/"
+        "cifar-10-batches-py is used when it is there)",
     ),
 )
 
