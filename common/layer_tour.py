@@ -98,6 +98,13 @@ def print_layer_row(row, what, indent=" " * 4):
         print(f"{indent}{what}")
 
 
+def add_row(rows, layer, inputs, outputs, what="", training=None):
+    """Print the row of a layer just run on inputs, add it to rows; return outputs as NumPy."""
+    rows.append(layer_row(layer, inputs, outputs, training))
+    print_layer_row(rows[-1], what)
+    return keras.ops.convert_to_numpy(outputs)
+
+
 def try_code(code, namespace):
     """Run code as written in a copy of namespace; return the error it raises, or None."""
     try:

@@ -1,9 +1,12 @@
 """ker4t: the image tensor's axes, every layer's shapes and parameter counts, train vs inference."""
 
+import jupytext
 import numpy as np
 import pytest
 from cifar_data import make_cifar_folder
-from conftest import assert_clean_error, read_json, run_script
+from conftest import ROOT, assert_clean_error, execute_notebook, read_json, run_script
+
+from common.lesson import load_definitions
 
 SCRIPT = "ker4t_layers_and_tensors.py"
 # Every layer family on the slides; each must appear in the JSON.
@@ -82,7 +85,7 @@ def test_ten_real_images_are_one_uint8_tensor(lesson):
 
 
 def test_photo_crops_are_real_and_different():
-    from common.ten_images import photo_crops
+    from common.layer_tour import photo_crops
 
     x, names = photo_crops()
     assert x.shape == (10, 32, 32, 3) and x.dtype == np.uint8
@@ -93,7 +96,7 @@ def test_photo_crops_are_real_and_different():
 
 def test_cifar_folder_gives_its_first_ten_test_images(tmp_path):
     from common.cifar10 import CLASS_NAMES, read_batch
-    from common.ten_images import ten_images
+    from common.layer_tour import ten_images
 
     folder = make_cifar_folder(tmp_path / "cifar-10-batches-py", n_train=20, n_test=12)
     x, names, source = ten_images(folder)
@@ -104,10 +107,25 @@ def test_cifar_folder_gives_its_first_ten_test_images(tmp_path):
     assert "CIFAR-10" in source
 
 
-def test_docstring_names_the_lesson():
-    import ker4t_layers_and_tensors as ker4t
+def markdown_cells():
+    """The lesson's markdown cells, as jupytext reads them."""
+    notebook = jupytext.read(ROOT / SCRIPT)
+    return [cell.source for cell in notebook.cells if cell.cell_type == "markdown"]
 
-    assert ker4t.__doc__.startswith("Lesson 4t: ")
+
+def test_first_cell_names_the_lesson_and_its_slides():
+    first = markdown_cells()[0]
+    assert first.startswith("# Lesson 4t: ")
+    for slide in ("Aké súčiastky Keras poskytuje?", "S akými typmi dát Keras pracuje?"):
+        assert slide in first, slide
+
+
+def test_help_lists_the_flags_and_a_bad_seed_is_one_line():
+    result = run_script(SCRIPT, "--help")
+    assert result.returncode == 0, result.stderr
+    for flag in ("--seed", "--data-dir", "--quick", "--output-dir", "--no-show", "--verbose"):
+        assert flag in result.stdout, flag
+    assert_clean_error(run_script(SCRIPT, "--no-show", "--seed", "-1"))
 
 
 def test_every_layer_family_is_shown(lesson):
@@ -134,8 +152,9 @@ def test_parameter_counts_and_formulas(lesson):
 
 def test_each_row_counts_what_keras_counts():
     """The row's count is the layer's own count_params(); the formula comes from its sizes."""
-    from common.layer_rows import layer_row
-    from common.quiet_keras import keras
+    import keras
+
+    from common.layer_tour import layer_row
 
     layers = keras.layers
     images = np.zeros((2, 8, 8, 3), dtype="float32")
@@ -179,8 +198,9 @@ def test_shapes(lesson):
 
 
 def test_training_is_not_inference(lesson):
-    result, data, _ = lesson
-    assert "== Training phase vs inference phase ==" in result.stdout  # ker5 points here
+    _, data, _ = lesson
+    # ker5 and the README point to this section by its heading
+    assert any(cell.startswith("## Training phase vs inference phase") for cell in markdown_cells())
     behaviour = data["training_vs_inference"]
     assert behaviour["Dropout"]["inference_identity"] is True
     assert 0 < behaviour["Dropout"]["training_zero_fraction"] < 1
@@ -205,12 +225,12 @@ def test_locally_connected_equivalent(lesson):
 
 def test_slide_snippets_fail_on_this_keras_and_their_fixes_run():
     """Run each line exactly as the slide prints it, here, without the lesson's helper."""
-    import ker4t_layers_and_tensors as ker4t
-    from common.quiet_keras import keras
+    import keras
 
-    assert {entry["snippet"] for entry in ker4t.SLIDE_CODE} == SLIDE_SNIPPETS
+    slide_code = load_definitions(SCRIPT).SLIDE_CODE
+    assert {entry["snippet"] for entry in slide_code} == SLIDE_SNIPPETS
     x1, x2 = np.array([[1.0, 2.0, 3.0]]), np.array([[10.0, 20.0, 30.0]])
-    for entry in ker4t.SLIDE_CODE:
+    for entry in slide_code:
         names = {**vars(keras.layers), "x1": x1, "x2": x2}
         with pytest.raises((TypeError, NameError)):
             exec(entry["snippet"], dict(names))
@@ -243,3 +263,44 @@ def test_bad_data_dir_is_a_clean_error(tmp_path):
 def test_unwritable_output_dir_is_a_clean_error(unwritable_dir):
     result = run_script(SCRIPT, "--no-show", "--output-dir", unwritable_dir)
     assert_clean_error(result)
+
+
+def test_each_layer_cell_shows_its_rows_and_a_rerun_replaces_them(tmp_path):
+    """As a notebook: a layer's row is under the cell that builds it; an edited Conv2D cell,
+    run again with the cells below it, replaces its rows instead of adding to them."""
+    notebook = execute_notebook(
+        SCRIPT,
+        *("--output-dir", tmp_path),
+        env={"CIFAR10_DIR": ""},
+        edit=("layers.Conv2D(2, (3, 3))", "layers.Conv2D(4, (5, 5))"),
+    )
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+
+    def printed(cell):
+        return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+    for built, row in {
+        "layers.Dense(6)": "Dense(6)",
+        "layers.Conv2D(4, (5, 5))": "Conv2D(4, (5, 5))",
+        "layers.EinsumDense(": "EinsumDense('bpk,pkf->bpf')",
+        "layers.Add()": "Add()",
+        "layers.LSTM(4)": "LSTM(4)",
+        "layers.Dropout(0.5)": "Dropout(0.5), training",
+        "layers.BatchNormalization()": "BatchNormalization(), training",
+        "layers.LeakyReLU(": "LeakyReLU(negative_slope=0.1)",
+    }.items():
+        cell = next(cell for cell in code if built in cell.source)
+        assert row in printed(cell), built
+    tensor = next(cell for cell in code if "ten_images(" in cell.source)
+    assert "x.shape = (10, 32, 32, 3)" in printed(tensor)
+    assert any("image/png" in o.get("data", {}) for o in tensor.outputs)  # drawn under it
+
+    rows = read_json(tmp_path / "ker4t_layers_and_tensors.json")["layers"]
+    calls = [row["call"] for row in rows]
+    assert len(calls) == len(set(calls)), calls  # nothing twice after the rerun
+    assert "Conv2D(4, (5, 5))" in calls and "Conv2D(2, (3, 3))" not in calls
+    by_call = {row["call"]: row for row in rows}
+    assert by_call["Conv2D(4, (5, 5))"]["output_shape"] == [10, 28, 28, 4]
+    assert by_call["MaxPooling2D((2, 2))"]["input_shape"] == [10, 28, 28, 4]
+    assert by_call["EinsumDense('bpk,pkf->bpf')"]["params"] == 28 * 28 * (5 * 5 * 3 * 4 + 4)
+    assert by_call["Dense(6)"]["params"] == 30  # the cells above the edit kept their rows
