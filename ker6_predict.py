@@ -234,7 +234,7 @@ x = images.astype(np.float32) * np.float32(scale)  # (batch, 32, 32, 3), scaled 
 print(f"{len(images)} images: {images.shape} uint8 RGB -> x {x.shape} float32 (x{scale:.4g})")
 fig, _ = plot_images(images, names, labels)
 fig.suptitle("What the network will see: 32x32 RGB", fontsize=10)
-save_figure(fig, output_dir / "ker6_predict_images.png")
+images_figure = save_figure(fig, output_dir / "ker6_predict_images.png")
 
 # %% [markdown]
 # ## Predict
@@ -416,6 +416,7 @@ results = {
     "accuracy": float(np.mean(known)) if known else None,
     **export_results,
     "figure": str(figure),
+    "images_figure": str(images_figure),
 }
 print(f"results: {write_json(output_dir / 'ker6_predict.json', results)}")
 show_figures(settings.no_show)

@@ -123,11 +123,8 @@ def plot_photo(image, square):
     side = min(height, width)
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4))
     left.imshow(image)
-    left.add_patch(
-        plt.Rectangle(
-            ((width - side) / 2, (height - side) / 2), side, side, fill=False, color="yellow", linewidth=2
-        )
-    )
+    corner = ((width - side) / 2, (height - side) / 2)
+    left.add_patch(plt.Rectangle(corner, side, side, fill=False, color="yellow", linewidth=2))
     left.set_title(f"the photo, {width}x{height}: its centre square")
     right.imshow(square)
     right.set_title(f"the model's input, {square.shape[1]}x{square.shape[0]} RGB")
@@ -144,7 +141,7 @@ x = model_input(settings.model, square)  # (1, 224, 224, 3) float32
 print(f"image: {image_path} ({image.shape[1]}x{image.shape[0]}), centre square -> {x.shape}")
 module = MODELS[settings.model][1]
 print(f"after {module}.preprocess_input: values {float(x.min()):.1f} .. {float(x.max()):.1f}")
-save_figure(plot_photo(image, square), output_dir / "ker7_pretrained_photo.png")
+photo_figure = save_figure(plot_photo(image, square), output_dir / "ker7_pretrained_photo.png")
 
 # %% [markdown]
 # ## The model: one line of `keras.applications`
@@ -245,7 +242,7 @@ def plot_image_predictions(square, top, title):
 params = model.count_params()
 state = "ImageNet weights" if trained else "UNTRAINED weights: labels are meaningless"
 title = f"{builder}, {params / 1e6:.1f} M parameters ({state})"
-save_figure(plot_image_predictions(square, top, title), output_dir / "ker7_pretrained.png")
+figure = save_figure(plot_image_predictions(square, top, title), output_dir / "ker7_pretrained.png")
 
 # %% [markdown]
 # ## Save the numbers
@@ -269,6 +266,8 @@ results = {
     "predict_seconds": round(seconds, 3),
     "probability_sum": float(probabilities.sum()),
     f"top{TOP_K}": [{"wordnet_id": w, "label": lab, "probability": p} for (w, lab), p in top],
+    "figure": str(figure),
+    "photo_figure": str(photo_figure),
 }
 print(f"results: {write_json(output_dir / 'ker7_pretrained.json', results)}")
 show_figures(settings.no_show)
