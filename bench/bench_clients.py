@@ -1,11 +1,11 @@
 """Latency of one CIFAR-10 image in the C++ and Java clients, beside the Python runtimes.
 
-ker6_predict.py's runtimes (Keras, SavedModel, onnxruntime, pip OpenCV's dnn) are timed by
-ker6's own time_runtimes, as in bench_runtimes.py. Then the two programs in clients/ are built
-and run once each on many image files with --repeat: each loads the ONNX file once and prints
-the median time of one forward pass (setInput + forward, preprocessing not included, the same
-work as the Python rows). The model is the seminar's CNN with random weights by default: the
-time does not depend on the weights' values.
+The runtimes ker6_predict.py --export checks (Keras, SavedModel, onnxruntime, pip OpenCV's
+dnn) are timed as in bench_runtimes.py. Then the two programs in clients/ are built and run
+once each on many image files with --repeat: each loads the ONNX file once and prints the
+median time of one forward pass (setInput + forward, preprocessing not included, the same work
+as the Python rows). The model is the seminar's CNN with random weights by default: the time
+does not depend on the weights' values.
 
     python bench/bench_clients.py                      # seminar CNN, 100 images x 5 passes
     python bench/bench_clients.py --model models/cifar10_cnn.h5 --images 200
@@ -26,12 +26,19 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_runtimes import export_and_load, model_to_time  # noqa: E402
+from bench_runtimes import (  # noqa: E402
+    IMAGE_SHAPE,
+    THROUGHPUT_BATCH,
+    export_and_load,
+    model_to_time,
+    need_tensorflow,
+)
+from timing import time_runtimes  # noqa: E402
 
-import ker6_predict as ker6  # noqa: E402
-from common.cli import positive_int  # noqa: E402
-from common.errors import LessonError, first_line, run_lesson  # noqa: E402
+from common.keras_setup import start_keras  # noqa: E402
+from common.lesson import LessonError, first_line, positive_int, use_one_line_errors  # noqa: E402
 
 CLIENTS = Path(__file__).resolve().parent.parent / "clients"
 TOOLS = {"C++ (cv::dnn)": ("cpp", ["cmake", "c++"]), "Java (OpenCV)": ("java", ["javac", "java"])}
@@ -91,8 +98,11 @@ def main():
         "--repeat", type=positive_int, default=5, help="passes per image (default: 5)"
     )
     args = parser.parse_args()
+    use_one_line_errors()
+    start_keras()
+    need_tensorflow()
     model = model_to_time(args.model)
-    x = np.random.default_rng(0).random((ker6.THROUGHPUT_BATCH, 32, 32, 3), dtype=np.float32)
+    x = np.random.default_rng(0).random((THROUGHPUT_BATCH, *IMAGE_SHAPE), dtype=np.float32)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         runtimes, onnx_path = export_and_load(model, tmp)
@@ -101,7 +111,7 @@ def main():
             f"{model.count_params():,} parameters; Python rows: {args.calls} calls or "
             f"{args.seconds:g} s a row; 'opencv dnn' is pip's OpenCV {cv2.__version__}"
         )
-        ker6.time_runtimes(runtimes, x[:1], x, args.calls, 10, args.seconds, digits=3)
+        time_runtimes(runtimes, x[:1], x, args.calls, 10, args.seconds, digits=3)
 
         (tmp / "images").mkdir()
         images = write_images(tmp / "images", args.images)
@@ -122,4 +132,4 @@ def main():
 
 
 if __name__ == "__main__":
-    run_lesson(main)
+    main()

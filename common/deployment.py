@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from common.files import atomic_write
 from common.keras_setup import stderr_silenced
 from common.lesson import LessonError, first_line
 
@@ -208,10 +209,11 @@ def replace_folder(folder, write):
 
 
 def gather_of_shape_to_transpose(path):
-    """Rewrite tf2onnx's Gather(Shape(x), perm) as Shape(Transpose(x, perm)), in place.
+    """Rewrite tf2onnx's Gather(Shape(x), perm) as Shape(Transpose(x, perm)) in the file.
 
     tf2onnx writes Flatten's batch size that way; OpenCV 4.6's reader takes a Gather of one
-    index only. The Transpose gives the same numbers. Unused nodes are dropped afterwards.
+    index only. The Transpose gives the same numbers. Unused nodes are dropped afterwards, and
+    the new file replaces the old one only once it is whole.
     """
     import onnx
 
@@ -230,6 +232,10 @@ def gather_of_shape_to_transpose(path):
                 transpose = onnx.helper.make_node("Transpose", [x], moved, perm=perm)
                 node.CopyFrom(onnx.helper.make_node("Shape", moved, node.output))
                 graph.node.insert(i, transpose)
-    onnx.save(proto, path)
     ends = [[v.name for v in part] for part in (graph.input, graph.output)]
-    onnx.utils.extract_model(path, path, *ends)  # drops the nodes and constants left unused
+
+    def write(tmp):
+        onnx.save(proto, tmp)
+        onnx.utils.extract_model(tmp, tmp, *ends)  # drops the nodes and constants left unused
+
+    atomic_write(path, write)

@@ -86,12 +86,13 @@ def how_to_get(missing, models_dir, why):
 def check_weights_cache(builder, trained, offline):
     """The cached weights file's path (None: untrained or not listed); offline, check it first.
 
-    With offline, a missing file, or weights whose MD5 is not the one Keras expects, stop the
-    run with one line.
+    With offline and trained weights, a missing file (the weights or the class names), or
+    weights whose MD5 is not the one Keras expects, stop the run with one line. Untrained, an
+    offline run needs nothing: without the class names it numbers the classes.
     """
     models_dir = keras_models_dir()
     spec = WEIGHT_FILES.get(builder) if trained else None
-    if not offline:
+    if not offline or not trained:
         return models_dir / spec["file"] if spec else None
     missing = missing_files(needed_files(builder, trained), models_dir)
     if missing:
@@ -127,10 +128,21 @@ def download_error(error, builder, trained):
     )
 
 
-def imagenet_class_names():
-    """ImageNet's 1000 classes as (WordNet id, readable label), downloaded once into the cache."""
+def imagenet_class_names(offline=False):
+    """ImageNet's 1000 classes as (WordNet id, readable label), downloaded once into the cache.
+
+    Offline without the file (only an untrained run gets here so), the classes are numbered:
+    (None, "class 0") ... (None, "class 999"), and one line says so.
+    """
     import keras
 
+    cached = keras_models_dir() / CLASS_INDEX["file"]
+    if offline and not cached.is_file():
+        print(
+            f"note: {CLASS_INDEX['file']} is not in {cached.parent}/ and --offline downloads "
+            "nothing: the classes are shown by number"
+        )
+        return [(None, f"class {i}") for i in range(1000)]
     path = keras.utils.get_file(
         CLASS_INDEX["file"], CLASS_INDEX["url"] + CLASS_INDEX["file"], cache_subdir="models"
     )

@@ -23,6 +23,10 @@ from cifar_data import PALETTE, make_cifar_folder
 from conftest import ROOT, assert_clean_error, read_json, run_script
 
 from common.cifar10 import CLASS_NAMES
+from common.files import read_rgb
+from common.lesson import load_definitions
+
+ker6 = load_definitions("ker6_predict")  # the lesson's functions and constants, no steps run
 
 CLIENTS = ROOT / "clients"
 PARITY = 1e-4  # the largest |client probability - Keras probability| allowed
@@ -148,9 +152,6 @@ def write_test_images(folder):
 
 def keras_probabilities(model, paths, prepare=None):
     """Keras' probabilities for image files, prepared as ker6_predict.py prepares them."""
-    import ker6_predict as ker6
-    from common.images import read_rgb
-
     prepare = prepare or ker6.to_cifar_size
     x = np.stack([prepare(read_rgb(p)) for p in paths]).astype(np.float32)
     return model.predict(x * np.float32(ker6.input_scale(model)), verbose=0)  # (N, 10)
@@ -180,9 +181,9 @@ def chain(tmp_path_factory):
     onnx_path = Path(report["exported"]["onnx"])
     assert onnx_path.is_file() and onnx_path.parent == folder / "out6"
 
-    import ker6_predict as ker6
-    from common.quiet_keras import keras
+    from common.keras_setup import start_keras
 
+    keras = start_keras()
     model = keras.models.load_model(model_path, compile=False, safe_mode=True)
     reference = keras_probabilities(model, images)
     # The reference is what ker6 itself printed for these files (its JSON keeps 6 digits).
@@ -265,9 +266,8 @@ def test_bgr_instead_of_rgb_fails_the_comparison(client, chain):
     wrong = np.abs(swapped - chain["keras"]).max()
     print(f"{Path(client[0]).parent.name} --bgr: max |diff| {wrong:.2f}")
     assert wrong > 100 * PARITY  # far outside the tolerance
-    # ...and it is exactly the BGR mistake: Keras fed BGR images gives the same numbers.
-    import ker6_predict as ker6
 
+    # ...and it is exactly the BGR mistake: Keras fed BGR images gives the same numbers.
     def bgr(image):
         return ker6.to_cifar_size(image)[..., ::-1]
 

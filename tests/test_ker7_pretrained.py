@@ -10,15 +10,15 @@ import re
 
 import numpy as np
 import pytest
-from conftest import assert_clean_error, read_json, run_script
+from conftest import assert_clean_error, read_json, run_in_process, run_script
 
-import ker7_pretrained as ker7
-from common import pretrained_weights
-from common.errors import LessonError
-from common.images import read_rgb
-from common.pretrained_weights import CLASS_INDEX, WEIGHT_FILES
+from common import pretrained
+from common.files import center_square, read_rgb
+from common.lesson import LessonError, load_definitions
+from common.pretrained import CLASS_INDEX, WEIGHT_FILES
 
 SCRIPT = "ker7_pretrained.py"
+ker7 = load_definitions(SCRIPT)  # the lesson's functions and constants; none of its steps run
 NO_NETWORK = {  # any download goes to a proxy port that refuses at once, with or without internet
     "HTTPS_PROXY": "http://127.0.0.1:9",
     "https_proxy": "http://127.0.0.1:9",
@@ -42,7 +42,7 @@ def test_offline_names_the_missing_files_and_folder(tmp_path, model, monkeypatch
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     builder = ker7.MODELS[model][0]
     with pytest.raises(LessonError) as refused:
-        pretrained_weights.check_weights_cache(builder, trained=True, offline=True)
+        pretrained.check_weights_cache(builder, trained=True, offline=True)
     spec = WEIGHT_FILES[builder]
     message = str(refused.value)
     assert spec["file"] in message and spec["url"] + spec["file"] in message
@@ -64,11 +64,32 @@ def test_offline_with_cached_class_index_asks_only_for_weights(tmp_path, monkeyp
     write_class_index(tmp_path / "models")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     with pytest.raises(LessonError) as refused:
-        pretrained_weights.check_weights_cache("VGG16", trained=True, offline=True)
+        pretrained.check_weights_cache("VGG16", trained=True, offline=True)
     assert "vgg16_weights_tf_dim_ordering_tf_kernels.h5" in str(refused.value)
     assert "imagenet_class_index.json" not in str(refused.value)
-    # Untrained, the class index is all a run needs: nothing to refuse, no weights file.
-    assert pretrained_weights.check_weights_cache("VGG16", trained=False, offline=True) is None
+    # Untrained, a run needs no weights file: nothing to refuse.
+    assert pretrained.check_weights_cache("VGG16", trained=False, offline=True) is None
+    (tmp_path / "models" / "imagenet_class_index.json").unlink()
+    assert pretrained.check_weights_cache("VGG16", trained=False, offline=True) is None
+
+
+def test_untrained_offline_without_the_class_index_numbers_the_classes(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    out = tmp_path / "out"
+    args = ["--model", "mobilenetv3small", "--weights", "none", "--offline", "--no-show"]
+    run = run_in_process(SCRIPT, *args, "--output-dir", out, env=NO_NETWORK)
+    printed = capsys.readouterr().out
+    notes = [line for line in printed.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "imagenet_class_index.json" in notes[0]
+    assert f"{tmp_path / 'models'}/" in notes[0] and "Downloading" not in printed
+    # Known answer: the five largest of the model's 1000 probabilities, named by number.
+    best = np.argsort(run["probabilities"])[::-1][:5]
+    data = read_json(out / "ker7_pretrained.json")
+    assert [entry["label"] for entry in data["top5"]] == [f"class {i}" for i in best]
+    assert all(entry["wordnet_id"] is None for entry in data["top5"])
+    assert (out / "ker7_pretrained_photo.png").is_file() and (out / "ker7_pretrained.png").is_file()
 
 
 def test_failed_download_names_the_file_keras_asked_for(tmp_path):
@@ -87,9 +108,8 @@ def test_failed_download_names_the_file_keras_asked_for(tmp_path):
 
 def what_keras_downloads(builder, monkeypatch):
     """(file name, URL, MD5) that keras.applications.<builder>(weights="imagenet") asks for."""
+    import keras
     from keras.src.utils import file_utils
-
-    from common.quiet_keras import keras
 
     class Asked(Exception):
         pass
@@ -134,16 +154,14 @@ def test_weight_urls_and_hashes_match_the_keras_modules():
 
 def test_models_dir_honours_keras_home(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    assert pretrained_weights.keras_models_dir() == tmp_path / "models"
+    assert pretrained.keras_models_dir() == tmp_path / "models"
     monkeypatch.delenv("KERAS_HOME")
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert pretrained_weights.keras_models_dir() == tmp_path / ".keras" / "models"
+    assert pretrained.keras_models_dir() == tmp_path / ".keras" / "models"
 
 
 # --- Preprocessing and decoding, known answers ---
 def test_center_square_keeps_the_middle():
-    from common.images import center_square
-
     wide = np.zeros((100, 300, 3), np.uint8)
     wide[:, 100:200] = (10, 200, 30)  # only the middle third has this colour
     square = center_square(wide, ker7.INPUT_SIZE)
@@ -178,7 +196,7 @@ def test_broken_class_index_is_a_clean_error(tmp_path):
     path = tmp_path / "imagenet_class_index.json"
     path.write_text('{"0": ["n1", "tench"]}')  # only one class of 1000
     with pytest.raises(LessonError, match="not ImageNet's class index"):
-        pretrained_weights.read_class_index(path)
+        pretrained.read_class_index(path)
 
 
 # --- The whole pipeline, untrained, as a student runs it ---
@@ -233,7 +251,7 @@ def test_bad_images_are_one_line_errors(tmp_path, bad_inputs):
 def test_file_md5_known_answers(tmp_path):
     path = tmp_path / "abc"
     path.write_bytes(b"abc")
-    md5 = pretrained_weights.file_md5
+    md5 = pretrained.file_md5
     assert md5(path) == "900150983cd24fb0d6963f7d28e17f72"  # RFC 1321's test suite
     path.write_bytes(b"a" * (3 << 20))  # several 1 MB blocks
     assert md5(path) == hashlib.md5(b"a" * (3 << 20)).hexdigest()

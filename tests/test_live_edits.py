@@ -16,7 +16,6 @@ from cifar_data import make_cifar_folder
 from conftest import read_json, run_edited_copy
 
 import ker4_learn_canny as ker4
-import ker7_pretrained as ker7
 from common.images import read_gray
 
 # === Lessons 2, 3 and 3t ===
@@ -319,10 +318,10 @@ def test_ker5_a_changed_model_after_a_killed_run_starts_fresh(tmp_path, tiny_dat
 
 def small_model(path):
     """A tiny valid CIFAR-10 model file (32x32x3 in, 10 softmax out)."""
-    from keras import layers
+    from common.keras_setup import start_keras
 
-    from common.quiet_keras import keras
-
+    keras = start_keras()
+    layers = keras.layers
     keras.utils.set_random_seed(0)
     inputs = keras.Input((32, 32, 3))
     x = layers.Conv2D(4, 3, activation="relu")(inputs)
@@ -360,6 +359,8 @@ def test_ker6_top_5_classes(tmp_path):
 
 
 def test_ker7_a_fourth_model(tmp_path):
+    from common.lesson import load_definitions
+
     models_dir = tmp_path / "keras" / "models"
     models_dir.mkdir(parents=True)
     table = {str(i): [f"w{i:08d}", f"label_{i}"] for i in range(1000)}
@@ -379,5 +380,6 @@ def test_ker7_a_fourth_model(tmp_path):
     assert data["model"] == "ResNet50" and data["params"] == 25_636_712  # count_params()
     assert "25,636,712 parameters = 102.5 MB as float32" in result.stdout
     buddy = [line for line in result.stdout.splitlines() if "VGG-BUDDY" in line]
-    assert len(buddy) == 1 and all(name in buddy[0] for name in ker7.MODELS)
+    models = load_definitions("ker7_pretrained").MODELS  # the lesson's three, not the copy's
+    assert len(buddy) == 1 and all(name in buddy[0] for name in models)
     assert (out / "ker7_pretrained.png").is_file()
