@@ -30,8 +30,9 @@
 #
 # - the training scenes and their Canny edges, the target;
 # - each model's depth and parameters, its training time and its scores, in one table;
-# - the single layer gives up and marks almost nothing, while the deeper models find Canny's
-#   edges; the 1:1 F1 shows who draws lines as thin as Canny's (thinning takes depth);
+# - the single layer misses Canny's edges (it marks almost nothing, or far too much), while
+#   the deeper models find them; the 1:1 F1 shows who draws lines as thin as Canny's
+#   (thinning takes depth);
 # - a hand-made single layer (a Laplacian with a tuned threshold), for reference;
 # - the edge maps side by side, and F1 against depth.
 #

@@ -6,7 +6,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from conftest import ROOT, assert_clean_error, read_json, run_script
+from conftest import ROOT, assert_clean_error, execute_notebook, read_json, run_script
 
 from common import scenes
 from common.lesson import load_definitions
@@ -164,6 +164,27 @@ def test_quick_run_deep_model_beats_the_single_layer(tmp_path):
     for name in ("ker4_learn_canny.png", "ker4_learn_canny_depth.png"):
         assert (tmp_path / name).stat().st_size > 10_000
         assert f"figure: {tmp_path / name}" in result.stdout
+
+
+def test_a_fourth_model_in_the_notebook_reruns_without_reloading_the_data(tmp_path):
+    # As in class: the notebook has run; the instructor adds a model to MODELS and reruns from
+    # that cell. The data cell does not run again; the table and the JSON get the new model.
+    last = '    "deep_unet": build_deep_unet,\n}'
+    fourth = (
+        '    "deep_unet": build_deep_unet,\n    "narrow": lambda: build_few_layers(width=2),\n}'
+    )
+    notebook = execute_notebook(
+        SCRIPT, "--quick", "--epochs", "1", "--output-dir", tmp_path, edit=(last, fourth)
+    )
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    data = next(cell for cell in code if "training_crops(" in cell.source)
+    models = next(cell for cell in code if "MODELS = {" in cell.source)
+    assert data.execution_count <= len(code)  # ran once, in the first pass
+    assert models.execution_count > len(code)  # ran again, after the edit
+    summary = read_json(tmp_path / "ker4_learn_canny.json")
+    assert summary["models"] == ["single_layer", "few_layers", "deep_unet", "narrow"]
+    assert summary["params_narrow"] == lesson.build_few_layers(width=2).count_params()
+    assert summary["depth_narrow"] == 3
 
 
 # --- Bad inputs: one clear line, exit code 2, nothing trained ---
