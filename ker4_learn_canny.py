@@ -1,65 +1,98 @@
-"""Lesson 4: why depth matters, learning the Canny edge detector with one layer, a few, many.
+# %% [markdown]
+# # Lesson 4: why depth matters, learning the Canny edge detector with one layer, a few, many
+#
+# **Slides:** „Zložitejší príklad“ (a harder example), „Canny cez DL (Cieslik, 2017)“ (Canny
+# by deep learning), „Deep Learning“.
+#
+# Sobel needs a single convolution layer (lesson 3), but „pokiaľ sa pokúsime naučiť počítač
+# niečo zložitejšie, napríklad operátor Canny, hĺbka riešenia sa môže rádovo zvýšiť“ (if we
+# try to teach the computer something harder, like the Canny operator, the depth of the
+# solution can grow by an order of magnitude). Canny is a blur, a gradient magnitude,
+# thinning (non-maximum suppression) and two thresholds joined by hysteresis. One 3×3
+# convolution with a sigmoid is one linear filter and one threshold: it cannot compute a
+# magnitude, let alone thin it.
+#
+# We train every model in `MODELS` on the same synthetic scenes, with the same loss and
+# epochs, and score each on a photo it never saw:
+#
+# - `single_layer`: one `Conv2D` 3×3 with a sigmoid, as in lesson 3;
+# - `few_layers`: three stacked `Conv2D` layers;
+# - `deep_unet`: a small U-Net of thirteen `Conv2D` layers. A U-Net is also what Kuba
+#   Cieslik's deep-learning edge detector uses (kubacieslik.com, "Developing a deep learning
+#   edge detector to solve a 'toy' problem"; code at github.com/i008/deepedge); his learned
+#   the hand-drawn edges of BSDS 500, this one learns `cv2.Canny`.
+#
+# The score is F1 against `cv2.Canny` with a one-pixel tolerance, and a stricter 1:1 F1 that
+# counts a thick line once. The same slide's "two fully connected layers are a universal
+# approximator" is lesson 4u.
+#
+# **What you will see:**
+#
+# - the training scenes and their Canny edges, the target;
+# - each model's depth and parameters, its training time and its scores, in one table;
+# - the single layer misses Canny's edges (it marks almost nothing, or far too much), while
+#   the deeper models find them; the 1:1 F1 shows who draws lines as thin as Canny's
+#   (thinning takes depth);
+# - a hand-made single layer (a Laplacian with a tuned threshold), for reference;
+# - the edge maps side by side, and F1 against depth.
+#
+# **Run it:** `python ker4_learn_canny.py` (`--quick` for a class demo, `--image my.jpg` to
+# test on your own photo; all flags: `--help`), or open this file as a notebook. To compare
+# a fourth model, add its builder to `MODELS` and rerun from that cell: the data stays.
 
-Slides "Zložitejší príklad", "Canny cez DL (Cieslik, 2017)" and "Deep Learning": Sobel needs
-a single convolution layer (ker3), but "if we try to teach the computer something harder, like
-the Canny operator, the depth of the solution grows by an order of magnitude". Canny is a
-blur, a gradient magnitude, thinning (non-maximum suppression) and two thresholds joined by
-hysteresis. One 3x3 convolution with a sigmoid is one linear filter and one threshold, so it
-cannot compute a magnitude, let alone thin it. The lesson trains every model in MODELS on the
-same synthetic scenes, with the same loss and epochs, and scores each on a photo it never saw:
+# %% [markdown]
+# ## Settings
+#
+# In a notebook, edit them here; on the command line, each is a flag (`--epochs 8`).
 
-- single_layer: one Conv2D 3x3 with a sigmoid (10 parameters), as in ker3;
-- few_layers: three stacked Conv2D layers (785 parameters);
-- deep_unet: a small U-Net, thirteen Conv2D layers (31,313 parameters). A U-Net is also what
-  Kuba Cieslik's deep-learning edge detector uses (kubacieslik.com, "Developing a deep
-  learning edge detector to solve a 'toy' problem"; code at github.com/i008/deepedge); his
-  learned the hand-drawn edges of BSDS 500, this one learns cv2.Canny.
+# %%
+from common.lesson import lesson_settings, positive_int, seed_value, setting
 
-The score is F1 against cv2.Canny with a one-pixel tolerance (edge_f1), and a stricter 1:1 F1.
-The same slide's "two fully connected layers are a universal approximator" is lesson 4u.
+settings = lesson_settings(
+    "Lesson 4: why depth matters, learning the Canny edge detector with one layer, a few, many",
+    keras=True,
+    image=setting(
+        None, "the photo to test on (any format OpenCV reads); none: Grace Hopper's photo"
+    ),
+    epochs=setting(
+        4, "passes over the training crops, the same for every model", quick=2, type=positive_int
+    ),
+    # --quick: smaller batches, so that its fewer crops still give enough steps
+    batch_size=setting(16, "training crops per step", quick=8, type=positive_int),
+    seed=setting(
+        0, "random seed, for repeatable runs; every model starts from it", type=seed_value
+    ),
+)
 
-Run:   python ker4_learn_canny.py               (1 to 4 minutes on 2 CPU cores, with other work)
-       python ker4_learn_canny.py --quick       (under a minute: less data, fewer steps)
-       python ker4_learn_canny.py --image my_photo.jpg
+# %% [markdown]
+# ## Setup
 
-Expect on the default photo (grace_hopper.jpg, never trained on): single_layer near F1 0.08
-(it gives up and marks almost nothing), few_layers and deep_unet both near 0.95. The
-tolerance forgives few_layers' thick lines; the stricter 1:1 F1 does not: about 0.72 for
-few_layers against 0.86 for deep_unet, whose lines are nearly as thin as Canny's. A hand-made
-Laplacian shows what the best single layer could do: 0.72 on the photo, 0.16 on the noisy
-unseen scenes. Figures: outputs/ker4_learn_canny.png (input | Canny | each model) and
-outputs/ker4_learn_canny_depth.png (F1 against depth); numbers in outputs/ker4_learn_canny.json.
-"""
+# %%
+from common.keras_setup import start_keras
 
+start_keras(settings.verbose)
 import time
 from pathlib import Path
 
 import cv2
+import keras
+import matplotlib.pyplot as plt
 import numpy as np
 
 from common import scenes  # the synthetic training scenes: shapes, textures, blur, noise
-from common.cli import make_parser, positive_int
-from common.errors import LessonError, run_lesson
-from common.figures import pyplot, save_figure, show
-from common.images import read_gray
-from common.paths import prepare_output_dir, write_json
-from common.quiet_keras import keras
+from common.files import prepare_output_dir, read_gray, save_figure, show_figures, write_json
+from common.lesson import LessonError
 
-# --- Settings ---
-# The models to compare are MODELS, at the end of "Build the models": add a builder there
-# and it gets its own row in the table, panel in the figures and keys in the JSON.
-EPOCHS = 4  # the same for every model, so only the architecture differs
-QUICK_EPOCHS = 2
-BATCH_SIZE = 16
-QUICK_BATCH_SIZE = 8  # --quick: smaller batches, so its few crops still give 64 steps
-LEARNING_RATE = 1e-2  # Adam, decayed to zero along a cosine
-TRAIN_CROPS = 1200  # 96x96 crops of synthetic scenes (--quick uses QUICK_CROPS)
-QUICK_CROPS = 256
-EDGE_WEIGHT = 5.0  # edge pixels count 5x in the cross-entropy: edges are only ~5-10% of pixels
-THRESHOLD = 0.5  # a pixel is an edge when the model's output is >= 0.5
-TOLERANCE = 1  # a predicted edge may sit 1 pixel away (3x3 square) from Canny's and still count
+output_dir = prepare_output_dir(settings.output_dir)
 
-# The target. Canny's output depends on the blur and the two thresholds, so they are fixed.
+# %% [markdown]
+# ## The target: `cv2.Canny`
+#
+# What the models learn to imitate. Canny's output depends on the blur before it and on its
+# two thresholds, so they are fixed here: a pixel whose gradient magnitude is above the high
+# threshold is an edge, and so is a weaker one (above the low threshold) joined to it.
+
+# %%
 BLUR_KSIZE = 5  # Gaussian blur before Canny: 5x5 ...
 BLUR_SIGMA = 1.4  # ... with sigma 1.4, the textbook choice
 LOW_THRESHOLD = 50  # hysteresis: weak edges (Sobel magnitude >= 50) survive if joined ...
@@ -74,7 +107,6 @@ CANNY_SETTINGS = {
 }
 
 
-# --- Prepare the data: synthetic scenes, and cv2.Canny's edges as the target ---
 def canny_edges(image_u8):
     """Canny edges of a uint8 image, blurred first: 1 on an edge, 0 elsewhere (uint8)."""
     blurred = cv2.GaussianBlur(image_u8, (BLUR_KSIZE, BLUR_KSIZE), BLUR_SIGMA)
@@ -82,41 +114,94 @@ def canny_edges(image_u8):
     return (edges > 0).astype(np.uint8)
 
 
-def read_photo(path):
-    """The test photo as uint8, and its name; refused when Canny finds no edges in it."""
-    image, note = read_gray(path)
-    if note:
-        print(note)
-    name = Path(path).name if path else "grace_hopper.jpg"
-    photo = scenes.to_uint8(image)
-    if not canny_edges(photo).any():
-        raise LessonError(
-            f"Canny finds no edges in {name} at these settings, so there is nothing to "
-            "score the models against; try a photo with sharper detail"
-        )
-    return photo, name
+print(
+    f"target: cv2.Canny(GaussianBlur({BLUR_KSIZE}x{BLUR_KSIZE}, sigma {BLUR_SIGMA}), "
+    f"thresholds {LOW_THRESHOLD}/{HIGH_THRESHOLD}, L2 gradient)"
+)
 
+# %% [markdown]
+# ## The data: synthetic scenes to learn from, a photo to test on
+#
+# The models train on random 96×96 crops of synthetic scenes (shapes, textures, shading,
+# blur and noise; `common/scenes.py` draws them), each with Canny's edges as its label. They
+# are tested on a photo they never saw and on a few unseen scenes. Edges are a small share
+# of the pixels: the line below says how small.
 
-def prepare_data(seed, n_crops, photo, photo_name):
-    """Training crops of synthetic scenes and their Canny edges; test images and their edges."""
-    print(
-        f"target: cv2.Canny(GaussianBlur({BLUR_KSIZE}x{BLUR_KSIZE}, sigma {BLUR_SIGMA}), "
-        f"thresholds {LOW_THRESHOLD}/{HIGH_THRESHOLD}, L2 gradient)"
+# %%
+# The number of crops is no flag (nothing needed one): change it here. --quick takes fewer,
+# and it can't be a setting's quick value without being a flag.
+TRAIN_CROPS = 1200
+QUICK_CROPS = 256
+n_crops = QUICK_CROPS if settings.quick else TRAIN_CROPS
+
+image, note = read_gray(settings.image)  # (height, width), float32, 0..255
+if note:
+    print(note)
+photo = scenes.to_uint8(image)  # cv2.Canny takes 8-bit images
+photo_name = Path(settings.image).name if settings.image else "grace_hopper.jpg"
+if not canny_edges(photo).any():
+    raise LessonError(
+        f"Canny finds no edges in {photo_name} at these settings, so there is nothing to "
+        "score the models against; try a photo with sharper detail"
     )
-    start, crop = time.perf_counter(), scenes.CROP
-    x_train, y_train = scenes.training_crops(seed, n_crops, canny_edges)  # (n, 96, 96, 1) each
-    test_images = [photo, *scenes.held_out_scenes(seed)]  # the photo, then the unseen scenes
-    test_edges = [canny_edges(image) for image in test_images]
-    print(
-        f"data: {n_crops} crops of {crop}x{crop} from {n_crops // scenes.CROPS_PER_SCENE} "
-        f"synthetic scenes, {y_train.mean():.1%} edge pixels "
-        f"({time.perf_counter() - start:.1f} s); held out: {photo_name} "
-        f"{photo.shape[1]}x{photo.shape[0]} + {scenes.HELD_OUT_SCENES} unseen scenes"
-    )
-    return x_train, y_train, test_images, test_edges
+
+start = time.perf_counter()
+x_train, y_train = scenes.training_crops(settings.seed, n_crops, canny_edges)  # (n, 96, 96, 1)
+test_images = [photo, *scenes.held_out_scenes(settings.seed)]  # the photo, then unseen scenes
+test_edges = [canny_edges(image) for image in test_images]
+crop = scenes.CROP
+print(
+    f"data: {n_crops} crops of {crop}x{crop} from {n_crops // scenes.CROPS_PER_SCENE} "
+    f"synthetic scenes, {y_train.mean():.1%} edge pixels "
+    f"({time.perf_counter() - start:.1f} s); held out: {photo_name} "
+    f"{photo.shape[1]}x{photo.shape[0]} + {scenes.HELD_OUT_SCENES} unseen scenes"
+)
+print(f"x_train: {x_train.shape} = (crops, height, width, channels), y_train: {y_train.shape}")
+
+shown = range(0, min(n_crops, 4 * scenes.CROPS_PER_SCENE), scenes.CROPS_PER_SCENE)  # 1 a scene
+fig, axes = plt.subplots(2, len(shown), figsize=(2.6 * len(shown), 5.4), squeeze=False)
+for column, i in enumerate(shown):
+    axes[0, column].imshow(x_train[i, :, :, 0], cmap="gray", vmin=0, vmax=255)
+    axes[0, column].set_title(f"crop {i}")
+    axes[1, column].imshow(y_train[i, :, :, 0], cmap="gray", interpolation="nearest")
+    axes[1, column].set_title("its Canny edges")
+for ax in axes.flat:
+    ax.axis("off")
+fig.suptitle("training data: synthetic scenes (top) and the target (bottom)")
+
+# %% [markdown]
+# ## The loss
+#
+# Edges are sparse: a model that marks nothing is right on most pixels. Two remedies, added
+# up: a binary cross-entropy in which an edge pixel counts `EDGE_WEIGHT` times, and a Dice
+# loss, one minus the overlap of the predicted and the true edges (which ignores the empty
+# background altogether).
+
+# %%
+EDGE_WEIGHT = 5.0  # an edge pixel counts 5x in the cross-entropy
 
 
-# --- Build the models ---
+def edge_loss(y_true, y_pred):
+    """Weighted binary cross-entropy plus Dice loss: both cope with sparse edges."""
+    p = keras.ops.clip(y_pred, 1e-6, 1 - 1e-6)
+    bce = -(EDGE_WEIGHT * y_true * keras.ops.log(p) + (1 - y_true) * keras.ops.log(1 - p))
+    overlap = keras.ops.sum(y_true * p)
+    dice = 1 - (2 * overlap + 1) / (keras.ops.sum(y_true) + keras.ops.sum(p) + 1)
+    return keras.ops.mean(bce) + dice
+
+
+# %% [markdown]
+# ## Build the models
+#
+# ### One layer
+#
+# Lesson 3's model with a sigmoid on top: a linear 3×3 filter and a threshold, ten
+# parameters (nine weights and a bias). `Rescaling` maps the grey levels 0..255 to -2..2,
+# as in every model here. `Input((None, None, 1))` takes any height and width, so the
+# models trained on 96×96 crops can run on the whole photo.
+
+
+# %%
 def build_single_layer():
     """One 3x3 convolution and a sigmoid: a linear filter and a threshold (10 parameters)."""
     return keras.Sequential(
@@ -128,13 +213,19 @@ def build_single_layer():
     )
 
 
-def conv_bn_relu(x, filters):
-    """Conv2D 3x3, then batch normalisation, then ReLU: the building block of the deeper models.
+# %% [markdown]
+# ### A few layers
+#
+# The building block of the deeper models: `Conv2D` 3×3, `BatchNormalization`, `ReLU`.
+# Batch normalisation lets them train in a few hundred steps. Its running statistics use
+# momentum 0.9: Keras' default 0.99 lags too far behind so short a run, and the model then
+# scores badly at prediction time. Three 3×3 layers see a 7×7 neighbourhood, enough for a
+# gradient magnitude.
 
-    Batch normalisation lets these models train in a few hundred steps. Its running
-    statistics use momentum 0.9 (Keras' default 0.99 lags too far behind so short a run,
-    and the model then scores badly at prediction time).
-    """
+
+# %%
+def conv_bn_relu(x, filters):
+    """Conv2D 3x3, then batch normalisation, then ReLU."""
     x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
     x = keras.layers.BatchNormalization(momentum=0.9)(x)
     return keras.layers.ReLU()(x)
@@ -144,19 +235,24 @@ def build_few_layers(width=8):
     """Three stacked 3x3 convolutions: a 7x7 view, enough for a gradient magnitude."""
     inputs = keras.Input((None, None, 1))
     x = keras.layers.Rescaling(1 / 64, offset=-2)(inputs)
-    x = conv_bn_relu(x, width)  # (batch, H, W, 8)
+    x = conv_bn_relu(x, width)  # (batch, H, W, width)
     x = conv_bn_relu(x, width)
     outputs = keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid")(x)
     return keras.Model(inputs, outputs)
 
 
-def build_deep_unet(width=8):
-    """A small U-Net: two poolings widen its view, skip connections keep the detail.
+# %% [markdown]
+# ### A U-Net
+#
+# Canny's thinning and hysteresis compare a pixel with neighbours several pixels away,
+# after a 5×5 blur. Two `MaxPooling2D` layers widen the view cheaply (to about 40 pixels),
+# and the skip connections (`Concatenate`) bring back the full-resolution detail needed to
+# place a one-pixel edge. Its input's height and width must divide by 4.
 
-    Canny's thinning and hysteresis compare a pixel with neighbours several pixels away,
-    after a 5x5 blur; the poolings give a view of ~40 pixels cheaply, and the skip
-    connections bring back the full-resolution detail needed to place a 1-pixel edge.
-    """
+
+# %%
+def build_deep_unet(width=8):
+    """A small U-Net: two poolings widen its view, skip connections keep the detail."""
     layers = keras.layers
 
     def block(x, filters):
@@ -176,38 +272,93 @@ def build_deep_unet(width=8):
     return keras.Model(inputs, outputs)
 
 
-# The models to compare, shallow to deep. Each name is used as is in the table, the figures
-# and the JSON keys (f1_<name>, params_<name>, ...).
+# %% [markdown]
+# ### The models to compare
+#
+# `MODELS`, shallow to deep. Each name is used as is in the table, the figures and the JSON
+# keys (`f1_<name>`, `params_<name>`, ...). Add a builder here, say
+# `"wide_few_layers": lambda: build_few_layers(width=16)`, and rerun from this cell.
+#
+# Every model is built from the same seed and compiled the same way: Adam, its learning rate
+# decayed to zero along a cosine over the run's steps, and the edge loss. Depth is the
+# number of convolution layers.
+
+# %%
 MODELS = {
     "single_layer": build_single_layer,
     "few_layers": build_few_layers,
     "deep_unet": build_deep_unet,
 }
+LEARNING_RATE = 1e-2  # Adam's, at the start
 
 
-# --- Train ---
-def edge_loss(y_true, y_pred):
-    """Weighted binary cross-entropy plus Dice loss: both cope with sparse edges."""
-    p = keras.ops.clip(y_pred, 1e-6, 1 - 1e-6)
-    bce = -(EDGE_WEIGHT * y_true * keras.ops.log(p) + (1 - y_true) * keras.ops.log(1 - p))
-    overlap = keras.ops.sum(y_true * p)
-    dice = 1 - (2 * overlap + 1) / (keras.ops.sum(y_true) + keras.ops.sum(p) + 1)
-    return keras.ops.mean(bce) + dice
+def conv_depth(model):
+    """The number of convolution layers (Conv2D and its kin) in a model."""
+    return sum("Conv" in type(layer).__name__ for layer in model.layers)
 
 
-def train(model, x_train, y_train, epochs, batch_size):
-    """Adam with a cosine-decayed learning rate, the same for every model; (History, seconds)."""
-    steps = epochs * int(np.ceil(len(x_train) / batch_size))
+steps = settings.epochs * int(np.ceil(len(x_train) / settings.batch_size))
+models = {}
+for name, build in MODELS.items():
+    keras.utils.set_random_seed(settings.seed)  # every model starts from the same seed
+    model = build()
     schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, steps)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=edge_loss)
+    models[name] = model
+
+width = max(14, *(len(name) + 2 for name in models))
+print(f"{'model':<{width}}{'depth':>6}{'params':>9}")
+for name, model in models.items():
+    print(f"{name:<{width}}{conv_depth(model):>6}{model.count_params():>9,}")
+
+# %% [markdown]
+# ## Train
+#
+# The same crops, epochs and batch size for every model. Each one's shuffling starts from
+# the seed too, so adding a model changes none of the others.
+
+# %%
+train_seconds, histories = {}, {}
+for name, model in models.items():
+    keras.utils.set_random_seed(settings.seed)
     start = time.perf_counter()
-    history = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, verbose=0)
-    return history, time.perf_counter() - start
+    histories[name] = model.fit(
+        x_train,
+        y_train,
+        batch_size=settings.batch_size,
+        epochs=settings.epochs,
+        verbose=2 if settings.verbose else 0,
+    )
+    train_seconds[name] = time.perf_counter() - start
+    loss = histories[name].history["loss"][-1]
+    print(f"trained {name}: {train_seconds[name]:.1f} s, final loss {loss:.3f}")
+
+fig, ax = plt.subplots(figsize=(6, 3.6))
+for name, history in histories.items():
+    losses = history.history["loss"]
+    ax.plot(range(1, len(losses) + 1), losses, "o-", label=name)
+ax.set(xlabel="epoch", ylabel="edge loss (training)", title="training loss per epoch")
+ax.grid(alpha=0.3)
+ax.legend(fontsize=8)
+
+# %% [markdown]
+# ## How we score: F1 against Canny
+#
+# A pixel is an edge where a model's output is at least `THRESHOLD`. Precision is the share
+# of the predicted edge pixels that Canny marks too, recall the share of Canny's edge pixels
+# the model finds, F1 their harmonic mean. A predicted edge one pixel away from Canny's
+# still counts (`TOLERANCE`): `edge_f1`.
+#
+# That tolerance forgives a three-pixel-thick line drawn over Canny's one-pixel line. The
+# stricter `one_to_one_f1` pairs predicted and true pixels off, each true pixel vouching for
+# one predicted pixel only, as edge benchmarks such as BSDS do.
 
 
-# --- Evaluate: F1 against Canny ---
-# The two scores are written out here, in full, because every number the lesson prints is
-# one of them; with them the file runs to about 470 lines, longer than the other lessons.
+# %%
+THRESHOLD = 0.5  # a pixel is an edge when the model's output is >= 0.5
+TOLERANCE = 1  # a predicted edge may sit 1 pixel away (3x3 square) from Canny's and still count
+
+
 def predict_edges(model, image_u8):
     """The model's edge map of a whole image: output >= THRESHOLD, as a 0/1 uint8 array."""
     h, w = image_u8.shape
@@ -247,10 +398,9 @@ def edge_f1(pred, true, tolerance=TOLERANCE):
 def one_to_one_f1(pred, true, tolerance=TOLERANCE):
     """A stricter F1: each true edge pixel can vouch for one predicted pixel only.
 
-    edge_f1 forgives a 3-pixel-thick line drawn over a 1-pixel Canny line (every pixel of
-    it is near an edge). Here predicted and true pixels are paired off, nearest first
-    (same pixel, then the 4 neighbours, then the diagonals), as edge benchmarks such as
-    BSDS do (they pair optimally; this greedy pairing is a close, slightly lower score).
+    Predicted and true pixels are paired off, nearest first (same pixel, then the 4
+    neighbours, then the diagonals). BSDS pairs them optimally; this greedy pairing is a
+    close, slightly lower score.
     """
     pred = np.asarray(pred).astype(bool)
     true = np.asarray(true).astype(bool)
@@ -274,25 +424,66 @@ def one_to_one_f1(pred, true, tolerance=TOLERANCE):
     return float(f1), float(precision), float(recall)
 
 
+# %% [markdown]
+# ## Evaluate
+#
+# Each model's edge map of the photo and of the unseen scenes, scored against Canny's. The
+# column "edge px / Canny" compares the number of edge pixels: above 1, the model's lines
+# are thicker than Canny's.
+
+
+# %%
 def evaluate(model, images, edges):
     """A model's scores on the photo (images[0]) and on the unseen scenes; its photo edge map."""
     maps = [predict_edges(model, image) for image in images]
     f1, precision, recall = edge_f1(maps[0], edges[0])
+    on_scenes = [edge_f1(m, t)[0] for m, t in zip(maps[1:], edges[1:], strict=True)]
     scores = {
         "params": model.count_params(),
-        "depth": sum("Conv" in type(layer).__name__ for layer in model.layers),  # Conv2D & co.
+        "depth": conv_depth(model),
         "f1": f1,  # on the photo
         "precision": precision,
         "recall": recall,
-        "f1_scenes": float(
-            np.mean([edge_f1(m, t)[0] for m, t in zip(maps[1:], edges[1:], strict=True)])
-        ),
+        "f1_scenes": float(np.mean(on_scenes)),
         "edge_pixels_vs_canny": float(maps[0].sum() / max(1, edges[0].sum())),
         "f1_one_to_one": one_to_one_f1(maps[0], edges[0])[0],
     }
     return scores, maps[0]
 
 
+results, maps = {}, {}
+for name, model in models.items():
+    final_loss = float(histories[name].history["loss"][-1])
+    results[name] = {"train_seconds": train_seconds[name], "loss": final_loss}
+    scores, maps[name] = evaluate(model, test_images, test_edges)
+    results[name] |= scores
+
+width = max(14, *(len(name) + 2 for name in results))
+print(
+    f"F1 against Canny, 1-pixel tolerance (edge = output >= {THRESHOLD}); "
+    f"{settings.epochs} epochs of batch {settings.batch_size} each"
+)
+print(
+    f"{'model':<{width}}{'depth':>6}{'params':>9}{'train s':>9}{'F1 photo':>10}"
+    f"{'F1 scenes':>11}{'edge px / Canny':>16}{'1:1 F1 photo':>14}"
+)
+for name, r in results.items():
+    print(
+        f"{name:<{width}}{r['depth']:>6}{r['params']:>9,}{r['train_seconds']:>9.1f}"
+        f"{r['f1']:>10.3f}{r['f1_scenes']:>11.3f}{r['edge_pixels_vs_canny']:>15.2f}x"
+        f"{r['f1_one_to_one']:>14.3f}"
+    )
+
+# %% [markdown]
+# ## What one hand-made layer could do
+#
+# For reference, the best single layer we know, set by hand: a 3×3 Laplacian and a
+# threshold, the threshold tuned on the photo. It marks the bright side of every edge,
+# within a pixel of Canny's line, so the tolerant F1 rates it well on a clean photo. It is
+# not Canny: no thinning, no hysteresis, and noise makes it fire everywhere, as its F1 on
+# the scenes shows.
+
+# %%
 LAPLACIAN = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], np.float32)
 
 
@@ -302,12 +493,7 @@ def laplacian_response(image_u8):
 
 
 def laplacian_reference(images, edges):
-    """A hand-made single layer: a 3x3 Laplacian > threshold, the threshold tuned on the photo.
-
-    It marks the bright side of every edge, within a pixel of Canny's line, so the tolerant
-    F1 rates it well on a clean photo. Not Canny: no thinning, no hysteresis, and noise makes
-    it fire everywhere, as its F1 on the scenes shows.
-    """
+    """A 3x3 Laplacian > threshold, the threshold tuned on the photo (images[0])."""
     photo = laplacian_response(images[0])
     thresholds = (4, 8, 12, 16, 24, 32, 48, 64, 96, 128)
     f1, threshold = max((edge_f1(photo > t, edges[0])[0], t) for t in thresholds)
@@ -317,48 +503,34 @@ def laplacian_reference(images, edges):
     return {"f1": f1, "threshold": threshold, "f1_scenes": float(np.mean(on_scenes[1:]))}
 
 
-# --- Show it ---
-def print_table(results, epochs, batch_size):
-    """One row per model: depth, parameters, training time and the scores."""
-    width = max(14, *(len(name) + 2 for name in results))
-    print(
-        f"\nF1 against Canny, 1-pixel tolerance (edge = output >= {THRESHOLD}); "
-        f"{epochs} epochs of batch {batch_size} each"
-    )
-    print(
-        f"{'model':<{width}}{'depth':>6}{'params':>9}{'train s':>9}{'F1 photo':>10}"
-        f"{'F1 scenes':>11}{'edge px / Canny':>16}{'1:1 F1 photo':>14}"
-    )
-    for name, r in results.items():
-        print(
-            f"{name:<{width}}{r['depth']:>6}{r['params']:>9,}{r['train_seconds']:>9.1f}"
-            f"{r['f1']:>10.3f}{r['f1_scenes']:>11.3f}{r['edge_pixels_vs_canny']:>15.2f}x"
-            f"{r['f1_one_to_one']:>14.3f}"
-        )
+laplacian = laplacian_reference(test_images, test_edges)
+shallowest = min(results, key=lambda name: results[name]["depth"])  # the first if tied
+deepest = max(results, key=lambda name: results[name]["depth"])
+gain = results[deepest]["f1"] - results[shallowest]["f1"]
+print(
+    f"{deepest} - {shallowest}: {gain:+.3f} F1 on the photo. "
+    "One linear filter cannot compute a gradient magnitude, let alone thin it."
+)
+print(
+    f"for reference, the best hand-made single layer we know, a 3x3 Laplacian > "
+    f"{laplacian['threshold']} (threshold tuned on the photo): F1 {laplacian['f1']:.3f} on "
+    f"the photo, {laplacian['f1_scenes']:.3f} on the scenes"
+)
+print(
+    "edge px / Canny > 1: thicker lines than Canny's 1-pixel ones. F1 with a tolerance "
+    "forgives them;\n1:1 F1 (each Canny pixel vouches for one predicted pixel) does not. "
+    "Thinning them, as Canny's non-maximum suppression does, takes depth."
+)
+
+# %% [markdown]
+# ## Show the edge maps
+#
+# The photo, Canny's edges and each model's, with close-ups below them to show how thick
+# the lines are.
 
 
-def print_conclusions(results, laplacian):
-    """What the table says: depth against one layer, and what a hand-made layer could do."""
-    shallowest = min(results, key=lambda name: results[name]["depth"])  # the first if tied
-    deepest = max(results, key=lambda name: results[name]["depth"])
-    gain = results[deepest]["f1"] - results[shallowest]["f1"]
-    print(
-        f"{deepest} - {shallowest}: {gain:+.3f} F1 on the photo. "
-        "One linear filter cannot compute a gradient magnitude, let alone thin it."
-    )
-    print(
-        f"for reference, the best hand-made single layer we know, a 3x3 Laplacian > "
-        f"{laplacian['threshold']} (threshold tuned on the photo): F1 {laplacian['f1']:.3f} on "
-        f"the photo, {laplacian['f1_scenes']:.3f} on the scenes"
-    )
-    print(
-        "edge px / Canny > 1: thicker lines than Canny's 1-pixel ones. F1 with a tolerance "
-        "forgives them;\n1:1 F1 (each Canny pixel vouches for one predicted pixel) does not. "
-        "Thinning them, as Canny's non-maximum suppression does, takes depth."
-    )
-
-
-def plot_edge_maps(plt, photo, photo_name, canny, results, maps):
+# %%
+def plot_edge_maps(photo, photo_name, canny, results, maps):
     """Input | Canny | each model's edge map, with close-ups below to show line thickness."""
     panels = [("input", photo), ("Canny (target)", canny)]
     panels += [
@@ -381,7 +553,22 @@ def plot_edge_maps(plt, photo, photo_name, canny, results, maps):
     return fig
 
 
-def plot_f1_against_depth(plt, results, photo_name):
+figures = [
+    save_figure(
+        plot_edge_maps(photo, photo_name, test_edges[0], results, maps),
+        output_dir / "ker4_learn_canny.png",
+    )
+]
+
+# %% [markdown]
+# ## F1 against depth
+#
+# Each model's scores at its depth: the tolerant F1 on the photo and on the unseen scenes,
+# and the 1:1 F1 on the photo.
+
+
+# %%
+def plot_f1_against_depth(results, photo_name):
     """Each model's F1 (tolerant on the photo and the scenes, 1:1 on the photo) at its depth."""
     fig, ax = plt.subplots(figsize=(6, 4))
     by_depth = sorted(results.values(), key=lambda r: r["depth"])  # lines run left to right
@@ -403,65 +590,31 @@ def plot_f1_against_depth(plt, results, photo_name):
     return fig
 
 
-def json_summary(args, photo_name, n_crops, results, laplacian, figures):
-    """The run's settings and every number of every model, keyed <number>_<model name>."""
-    return {
-        "image": photo_name,
-        "canny": CANNY_SETTINGS,
-        "metric": "F1, 1-pixel tolerance (3x3 square dilation), output >= 0.5 is an edge",
-        **{key: vars(args)[key] for key in ("quick", "epochs", "batch_size")},
-        "train_crops": n_crops,
-        "figures": [str(path) for path in figures],
-        "models": list(results),
-        **{f"{key}_{name}": value for name, r in results.items() for key, value in r.items()},
-        **{f"{key}_laplacian_reference": laplacian[key] for key in ("f1", "f1_scenes")},
-    }
-
-
-def main(argv=None):
-    parser = make_parser(
-        __doc__,
-        image=True,
-        epochs=(EPOCHS, QUICK_EPOCHS),
-        batch_size=(BATCH_SIZE, QUICK_BATCH_SIZE),
+figures.append(
+    save_figure(
+        plot_f1_against_depth(results, photo_name), output_dir / "ker4_learn_canny_depth.png"
     )
-    crop = scenes.CROP
-    crops_help = f"training crops of {crop}x{crop} (default: {TRAIN_CROPS}, --quick: {QUICK_CROPS})"
-    parser.add_argument("--crops", type=positive_int, default=None, help=crops_help)
-    args = parser.parse_args(argv)
-    n_crops = args.crops or (QUICK_CROPS if args.quick else TRAIN_CROPS)
+)
 
-    # --- Prepare the data ---
-    photo, photo_name = read_photo(args.image)
-    out_dir = prepare_output_dir(args.output_dir)
-    keras.utils.set_random_seed(args.seed)
-    x_train, y_train, test_images, test_edges = prepare_data(args.seed, n_crops, photo, photo_name)
+# %% [markdown]
+# ## Save the numbers
+#
+# The run's settings and every number of every model, keyed `<number>_<model name>`.
 
-    # --- Build, train and evaluate each model ---
-    results, maps = {}, {}
-    for name, build in MODELS.items():
-        model = build()
-        history, seconds = train(model, x_train, y_train, args.epochs, args.batch_size)
-        loss = float(history.history["loss"][-1])
-        print(f"trained {name}: {seconds:.1f} s, final loss {loss:.3f}")
-        results[name] = {"train_seconds": seconds, "loss": loss}
-        scores, maps[name] = evaluate(model, test_images, test_edges)
-        results[name] |= scores
-    laplacian = laplacian_reference(test_images, test_edges)
-
-    # --- Show it ---
-    print_table(results, args.epochs, args.batch_size)
-    print_conclusions(results, laplacian)
-    plt = pyplot(args.no_show)
-    fig = plot_edge_maps(plt, photo, photo_name, test_edges[0], results, maps)
-    figures = [save_figure(fig, out_dir / "ker4_learn_canny.png")]
-    fig = plot_f1_against_depth(plt, results, photo_name)
-    figures.append(save_figure(fig, out_dir / "ker4_learn_canny_depth.png"))
-    summary = json_summary(args, photo_name, n_crops, results, laplacian, figures)
-    write_json(out_dir / "ker4_learn_canny.json", summary)
-    print(f"results: {out_dir / 'ker4_learn_canny.json'}")
-    show(plt, args.no_show)
-
-
-if __name__ == "__main__":
-    run_lesson(main)
+# %%
+summary = {
+    "image": photo_name,
+    "canny": CANNY_SETTINGS,
+    "metric": f"F1, {TOLERANCE}-pixel tolerance ({2 * TOLERANCE + 1}x{2 * TOLERANCE + 1} "
+    f"square dilation), output >= {THRESHOLD} is an edge",
+    "quick": settings.quick,
+    "epochs": settings.epochs,
+    "batch_size": settings.batch_size,
+    "train_crops": n_crops,
+    "figures": [str(path) for path in figures],
+    "models": list(results),
+    **{f"{key}_{name}": value for name, r in results.items() for key, value in r.items()},
+    **{f"{key}_laplacian_reference": laplacian[key] for key in ("f1", "f1_scenes")},
+}
+print(f"results: {write_json(output_dir / 'ker4_learn_canny.json', summary)}")
+show_figures(settings.no_show)

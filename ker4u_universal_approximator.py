@@ -1,72 +1,136 @@
-"""Lesson 4u: one hidden layer can fit any curve in principle; depth makes it practical.
+# %% [markdown]
+# # Lesson 4u: one hidden layer can fit any curve in principle; depth makes it practical
+#
+# **Slide:** „Deep Learning“, its line „dve plne prepojené vrstvy neurónov sú univerzálnym
+# aproximátorom“ (two fully connected layers of neurons are a universal approximator).
+#
+# The theorem (Cybenko 1989, Hornik 1991) says that one hidden layer with enough units can
+# come as close as you like to any continuous function on an interval. It says such a
+# network exists, not how many units it needs, nor that training will find it. We fit
+# $y = \sin(4\pi x)$ on $[-1, 1]$ (four full waves) with
+#
+# - `Dense(n, tanh) -> Dense(1)` for a growing number of hidden units $n$;
+# - a deeper network, three `Dense(20, tanh)` layers, then `Dense(1)`;
+# - one hidden layer with the deeper network's number of parameters.
+#
+# Every network trains the same way (Adam, the same steps of the same batch size) and its
+# first layer starts the same way (weights and biases uniform in ±`INIT_SCALE`).
+#
+# **What you will see:**
+#
+# - the error of one hidden layer falls as $n$ grows, then stops falling in the steps given;
+# - the deeper network fits the waves far better than one hidden layer of the same size:
+#   it builds steep wiggles by composing gentle ones, while one hidden layer must be handed
+#   each wiggle by a unit of its own.
+#
+# How the first layer starts decides a lot. With Keras' default start (small weights, zero
+# biases: every tanh step sits at $x = 0$) neither network learns the waves in these steps;
+# a larger `INIT_SCALE` starts the units of the one hidden layer steep enough for the waves.
+# Try both in the models' cell.
+#
+# **Run it:** `python ker4u_universal_approximator.py` (`--quick` leaves out the widest
+# network; all flags: `--help`), or open this file as a notebook and run the cells in order.
 
-Slide "Deep Learning": "two fully connected layers of neurons are a universal approximator".
-The theorem (Cybenko 1989, Hornik 1991) says that one hidden layer with enough units can
-come as close as you like to any continuous function on an interval. It says such a network
-exists, not how many units it needs, nor that training will find it. This lesson fits
-y = sin(4*pi*x) on [-1, 1] (four full waves) with
+# %% [markdown]
+# ## Settings
+#
+# In a notebook, edit them here; on the command line, each is a flag (`--widths 4,64`).
 
-- Dense(n, tanh) -> Dense(1) for n = 4, 16, 64, 256, 1024: the error falls as n grows;
-- a deeper network, three Dense(20, tanh) layers -> Dense(1): 901 parameters;
-- the one-hidden-layer network of the same size, Dense(300) -> Dense(1): 901 parameters.
+# %%
+import argparse
 
-Every network trains the same way (Adam, 2000 steps of 64 points) and its first layer starts
-the same way (weights and biases uniform in +-5, see INIT_SCALE).
+from common.lesson import lesson_settings, seed_value, setting
 
-Run:   python ker4u_universal_approximator.py            (about 15 s on a busy 2-core CPU)
-       python ker4u_universal_approximator.py --quick    (drops n = 1024)
 
-What you will see (seed 0): the RMS error of one hidden layer falls from 0.645 (n = 4) to
-0.172 (n = 64) and 0.130 (n = 256); 1024 units do no better in 2000 steps (0.113). The deep
-network reaches 0.013, ten times lower than one hidden layer of its size (0.130). Over seeds
-0-8 the deep network won every time, by 4.0 to 10.7 times. Figure:
-outputs/ker4u_universal_approximator.png (the fits | error against parameters | deep beside
-shallow of one size); numbers in outputs/ker4u_universal_approximator.json.
+def unit_counts(text):
+    """argparse type: hidden-layer sizes as comma-separated positive integers, "4,16,64"."""
+    try:
+        widths = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"want numbers like 4,16,64, got {text!r}") from None
+    if not widths or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"every width must be at least 1, got {text!r}")
+    return widths
 
-How the first layer starts decides a lot. With Keras' default start (small weights, zero
-biases: every tanh step sits at x = 0) neither network learns the waves in 2000 steps (RMS
-error 0.67 to 0.69, no better than predicting 0). With INIT_SCALE = 7 the units of the one
-hidden layer start steep enough for the waves, and at this size it comes close to the deep
-network (seeds 0-2: 0.035, 0.025, 0.015 against 0.009, 0.014, 0.025). The deep network
-builds steep wiggles by composing gentle ones; one hidden layer must be handed each wiggle
-by a unit of its own.
-"""
 
+settings = lesson_settings(
+    "Lesson 4u: one hidden layer can fit any curve in principle; depth makes it practical",
+    keras=True,
+    widths=setting(
+        (4, 16, 64, 256, 1024),
+        "hidden units n of the networks Dense(n) -> Dense(1), comma-separated",
+        quick=(4, 16, 64, 256),
+        type=unit_counts,
+    ),
+    seed=setting(
+        0, "random seed, for repeatable runs; every network starts from it", type=seed_value
+    ),
+)
+
+# %% [markdown]
+# ## Setup
+
+# %%
+from common.keras_setup import start_keras
+
+start_keras(settings.verbose)
+import keras
+import matplotlib.pyplot as plt
 import numpy as np
 
-from common.cli import make_parser
-from common.errors import run_lesson
-from common.figures import pyplot, save_figure, show
-from common.paths import prepare_output_dir, write_json
-from common.quiet_keras import keras
+from common.files import prepare_output_dir, save_figure, show_figures, write_json
 
-# --- Settings ---
-SHALLOW_WIDTHS = (4, 16, 64, 256, 1024)  # hidden units n of Dense(n) -> Dense(1)
-QUICK_WIDTHS = (4, 16, 64, 256)
-DEEP_WIDTHS = (20, 20, 20)  # the deeper network's hidden layers
-ACTIVATION = "tanh"
-INIT_SCALE = 5.0  # first layer's weights and biases start uniform in +-INIT_SCALE
-STEPS = 2000  # Adam steps, the same for every network
-BATCH_SIZE = 64
-LEARNING_RATE = 1e-2  # decayed to zero along a cosine
+output_dir = prepare_output_dir(settings.output_dir)
+
+# %% [markdown]
+# ## The data: four sine waves
+#
+# Evenly spaced points $x$ in $[-1, 1]$ and $y = \sin(4\pi x)$. The error is measured on a
+# finer grid than the one the networks train on, so it also counts the points between.
+
+# %%
 TRAIN_POINTS = 512  # evenly spaced x in [-1, 1]
 TEST_POINTS = 1001  # the error is measured on a finer grid
 
 
-# --- Prepare the data ---
 def target(x):
     """The curve to fit: four full sine waves on [-1, 1]."""
     return np.sin(4 * np.pi * x)
 
 
-def make_data():
-    """Training and test points, each of shape (points, 1), float32."""
-    x_train = np.linspace(-1, 1, TRAIN_POINTS, dtype=np.float32)[:, None]
-    x_test = np.linspace(-1, 1, TEST_POINTS, dtype=np.float32)[:, None]
-    return x_train, target(x_train), x_test, target(x_test)
+x_train = np.linspace(-1, 1, TRAIN_POINTS, dtype=np.float32)[:, None]  # (points, 1)
+y_train = target(x_train)
+x_test = np.linspace(-1, 1, TEST_POINTS, dtype=np.float32)[:, None]
+y_test = target(x_test)
+print(f"x_train, y_train: {x_train.shape}; x_test, y_test: {x_test.shape}")
+
+fig, ax = plt.subplots(figsize=(7, 2.6))
+ax.plot(x_test[:, 0], y_test[:, 0], "k", lw=1, label="sin(4πx)")
+ax.plot(x_train[::8, 0], y_train[::8, 0], "o", ms=3, label="every 8th training point")
+ax.set(xlabel="x", ylabel="y", title="the curve to fit")
+ax.legend(fontsize=8, loc="lower left")
+
+# %% [markdown]
+# ## Build the models
+#
+# One hidden layer, `Dense(n) -> Dense(1)`, has $n$ weights and $n$ biases in the hidden
+# layer and $n + 1$ in the output: $3n + 1$ parameters. The deeper network stacks
+# `DEEP_WIDTHS`; the one-hidden-layer network of its size gets the $n$ with about as many
+# parameters.
+#
+# The first layer's tanh steps start spread over $[-1, 1]$, some of them steep: its weights
+# and biases are uniform in ±`INIT_SCALE`. Every network is built from the same seed and
+# compiled the same way: Adam, its learning rate decayed to zero along a cosine over
+# `STEPS` steps, and the mean squared error as the loss.
+
+# %%
+ACTIVATION = "tanh"
+INIT_SCALE = 5.0  # the first layer's weights and biases start uniform in +-INIT_SCALE
+DEEP_WIDTHS = (20, 20, 20)  # the deeper network's hidden layers
+STEPS = 2000  # Adam steps, the same for every network
+LEARNING_RATE = 1e-2  # decayed to zero along a cosine
 
 
-# --- Build the models ---
 def first_layer(units):
     """The first hidden layer: its tanh steps start spread over [-1, 1], some of them steep."""
     return keras.layers.Dense(
@@ -95,55 +159,94 @@ def same_size_width(params):
     return round((params - 1) / 3)
 
 
-# --- Train and evaluate ---
-def fit(model, x_train, y_train, x_test, y_test, steps=STEPS):
-    """Train with Adam for `steps` batches; return the RMS error on the test grid and the fit."""
-    # The 512 points repeated, so one epoch is all the steps: Keras' per-epoch overhead
-    # would otherwise cost more than the training of so small a network.
-    repeats = int(np.ceil(steps * BATCH_SIZE / len(x_train)))
-    x, y = np.tile(x_train, (repeats, 1)), np.tile(y_train, (repeats, 1))
-    schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, steps)
-    per_call = 1 if keras.backend.backend() == "torch" else 64  # PyTorch runs one step a call
+twin = same_size_width(build_deep().count_params())
+builders = {f"shallow_{n}": lambda n=n: build_shallow(n) for n in settings.widths}
+builders["deep"] = build_deep
+builders["same_size_shallow"] = lambda: build_shallow(twin)
+
+per_call = 1 if keras.backend.backend() == "torch" else 64  # PyTorch runs one step a call
+models = {}
+for name, build in builders.items():
+    keras.utils.set_random_seed(settings.seed)  # every network starts from the same seed
+    model = build()
+    schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, STEPS)
     model.compile(
         optimizer=keras.optimizers.Adam(schedule), loss="mse", steps_per_execution=per_call
     )
-    model.fit(x, y, batch_size=BATCH_SIZE, epochs=1, verbose=0)
-    y_fit = model.predict(x_test, batch_size=len(x_test), verbose=0)
-    return float(np.sqrt(np.mean((y_fit - y_test) ** 2))), y_fit
+    models[name] = model
+
+# "20 x 20 x 20": the hidden layers' units, read from each model (all but the output layer)
+hidden_layers = {
+    name: " x ".join(str(layer.units) for layer in model.layers[:-1] if hasattr(layer, "units"))
+    for name, model in models.items()
+}
+print(f"{'network':<20}{'hidden layers':>16}{'params':>9}")
+for name, model in models.items():
+    print(f"{name:<20}{hidden_layers[name]:>16}{model.count_params():>9,}")
+
+# %% [markdown]
+# ## Train
+#
+# The training points repeated, so that one epoch holds all the steps: Keras' overhead per
+# epoch would otherwise cost more than the training of so small a network. Each network's
+# shuffling starts from the seed too, so adding a network changes none of the others.
+
+# %%
+BATCH_SIZE = 64  # points per Adam step
+
+repeats = int(np.ceil(STEPS * BATCH_SIZE / len(x_train)))
+x_repeated, y_repeated = np.tile(x_train, (repeats, 1)), np.tile(y_train, (repeats, 1))
+print(f"fitting sin(4*pi*x) on [-1, 1]: {STEPS} Adam steps of {BATCH_SIZE} points each")
+losses = {}
+for name, model in models.items():
+    keras.utils.set_random_seed(settings.seed)
+    history = model.fit(
+        x_repeated,
+        y_repeated,
+        batch_size=BATCH_SIZE,
+        epochs=1,
+        verbose=2 if settings.verbose else 0,
+    )
+    losses[name] = float(history.history["loss"][-1])
+    print(
+        f"trained {name}: loss {losses[name]:.4f} (the mean squared error, averaged over the steps)"
+    )
+
+# %% [markdown]
+# ## Evaluate: the RMS error on the fine grid
+#
+# The root of the mean squared difference between the fit and $\sin(4\pi x)$ on the test
+# grid. Predicting 0 everywhere scores $1/\sqrt{2} \approx 0.71$.
+
+# %%
+results = {}
+for name, model in models.items():
+    y_fit = model.predict(x_test, batch_size=len(x_test), verbose=0)  # (points, 1)
+    results[name] = {
+        "layers": hidden_layers[name],
+        "params": model.count_params(),
+        "rms_error": float(np.sqrt(np.mean((y_fit - y_test) ** 2))),
+        "fit": y_fit,
+    }
+
+print(f"{'network':<20}{'hidden layers':>16}{'params':>9}{'RMS error':>11}")
+for name, r in results.items():
+    print(f"{name:<20}{r['layers']:>16}{r['params']:>9,}{r['rms_error']:>11.3f}")
+deep, same_size = results["deep"], results["same_size_shallow"]
+print(
+    f"deep / one hidden layer of the same size: RMS error {deep['rms_error']:.3f} against "
+    f"{same_size['rms_error']:.3f} ({same_size['rms_error'] / deep['rms_error']:.1f}x lower)"
+)
+
+# %% [markdown]
+# ## Show it
+#
+# Left: the fits of one hidden layer. Middle: the error against the number of parameters,
+# on log scales. Right: the deeper network beside one hidden layer of the same size.
 
 
-def fit_all(widths, seed):
-    """Fit every shallow width, the deep network and the shallow network of the deep one's size."""
-    x_train, y_train, x_test, y_test = make_data()
-    twin = same_size_width(build_deep().count_params())
-    networks = [(f"shallow_{n}", str(n), lambda n=n: build_shallow(n)) for n in widths]
-    networks += [
-        ("deep", " x ".join(map(str, DEEP_WIDTHS)), build_deep),
-        ("same_size_shallow", str(twin), lambda: build_shallow(twin)),
-    ]
-    results = {}
-    for name, layers, build in networks:
-        keras.utils.set_random_seed(seed)  # every network starts from the same seed
-        model = build()
-        error, y_fit = fit(model, x_train, y_train, x_test, y_test)
-        results[name] = {
-            "layers": layers,
-            "params": model.count_params(),
-            "rms_error": error,
-            "fit": y_fit,
-        }
-    return x_test, y_test, results
-
-
-# --- Show it ---
-def print_table(results):
-    """One row per network: its layers, parameters and RMS error."""
-    print(f"{'network':<20}{'hidden layers':>16}{'params':>9}{'RMS error':>11}")
-    for name, r in results.items():
-        print(f"{name:<20}{r['layers']:>16}{r['params']:>9,}{r['rms_error']:>11.3f}")
-
-
-def plot(plt, x_test, y_test, results, widths):
+# %%
+def plot_fits(x_test, y_test, results, widths):
     """The shallow fits | error against parameters | deep against shallow of the same size."""
     fig, (left, middle, right) = plt.subplots(1, 3, figsize=(16, 4.6))
     x = x_test[:, 0]
@@ -193,45 +296,29 @@ def plot(plt, x_test, y_test, results, widths):
     return fig
 
 
-def main(argv=None):
-    parser = make_parser(__doc__)
-    args = parser.parse_args(argv)
-    widths = QUICK_WIDTHS if args.quick else SHALLOW_WIDTHS
-    out_dir = prepare_output_dir(args.output_dir)
+figure = save_figure(
+    plot_fits(x_test, y_test, results, settings.widths),
+    output_dir / "ker4u_universal_approximator.png",
+)
 
-    # --- Train and evaluate ---
-    print(f"fitting sin(4*pi*x) on [-1, 1]: {STEPS} Adam steps of {BATCH_SIZE} points each")
-    x_test, y_test, results = fit_all(widths, args.seed)
+# %% [markdown]
+# ## Save the numbers
 
-    # --- Show it ---
-    print_table(results)
-    deep, twin = results["deep"], results["same_size_shallow"]
-    print(
-        f"deep / one hidden layer of the same size: RMS error {deep['rms_error']:.3f} against "
-        f"{twin['rms_error']:.3f} ({twin['rms_error'] / deep['rms_error']:.1f}x lower)"
-    )
-    plt = pyplot(args.no_show)
-    fig = plot(plt, x_test, y_test, results, widths)
-    figure = save_figure(fig, out_dir / "ker4u_universal_approximator.png")
-    summary = {
-        "target": "sin(4*pi*x) on [-1, 1]",
-        "activation": ACTIVATION,
-        "init_scale": INIT_SCALE,
-        "steps": STEPS,
-        "batch_size": BATCH_SIZE,
-        "seed": args.seed,
-        "quick": args.quick,
-        "shallow_widths": list(widths),
-        "deep_widths": list(DEEP_WIDTHS),
-        "same_size_width": same_size_width(deep["params"]),
-        **{f"params_{name}": r["params"] for name, r in results.items()},
-        **{f"rms_error_{name}": r["rms_error"] for name, r in results.items()},
-        "figure": str(figure),
-    }
-    write_json(out_dir / "ker4u_universal_approximator.json", summary)
-    print(f"results: {out_dir / 'ker4u_universal_approximator.json'}")
-    show(plt, args.no_show)
-
-
-if __name__ == "__main__":
-    run_lesson(main)
+# %%
+summary = {
+    "target": "sin(4*pi*x) on [-1, 1]",
+    "activation": ACTIVATION,
+    "init_scale": INIT_SCALE,
+    "steps": STEPS,
+    "batch_size": BATCH_SIZE,
+    "seed": settings.seed,
+    "quick": settings.quick,
+    "shallow_widths": list(settings.widths),
+    "deep_widths": list(DEEP_WIDTHS),
+    "same_size_width": twin,
+    **{f"params_{name}": r["params"] for name, r in results.items()},
+    **{f"rms_error_{name}": r["rms_error"] for name, r in results.items()},
+    "figure": str(figure),
+}
+print(f"results: {write_json(output_dir / 'ker4u_universal_approximator.json', summary)}")
+show_figures(settings.no_show)

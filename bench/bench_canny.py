@@ -15,10 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import ker4_learn_canny as lesson  # noqa: E402
 from common import scenes  # noqa: E402
-from common.cli import positive_int  # noqa: E402
-from common.quiet_keras import keras, tf  # noqa: E402
+from common.keras_setup import start_keras  # noqa: E402
+from common.lesson import load_definitions, positive_int  # noqa: E402
 
 
 def cpu_flags():
@@ -33,8 +32,10 @@ def cpu_flags():
     return ", ".join(found) or "none of " + ", ".join(wanted)
 
 
-def crops_per_second(policy, x, y, batch_size, steps, repeats):
-    """Median training throughput of the deep model under a dtype policy."""
+def crops_per_second(lesson, policy, x, y, batch_size, steps, repeats):
+    """Median training throughput of the lesson's U-Net under a dtype policy."""
+    import keras
+
     keras.mixed_precision.set_global_policy(policy)
     model = lesson.build_deep_unet()
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=lesson.edge_loss)
@@ -57,11 +58,15 @@ def main():
     parser.add_argument("--repeats", type=positive_int, default=3, help="timings each (default: 3)")
     parser.add_argument("--batch-size", type=positive_int, default=16, help="(default: 16)")
     args = parser.parse_args()
+    start_keras()
+    lesson = load_definitions("ker4_learn_canny.py")  # its builders and loss, no steps run
     x, y = scenes.training_crops(0, args.batch_size * args.steps, lesson.canny_edges)
-    print(f"CPU flags: {cpu_flags()} (TensorFlow {tf.__version__})")
+    print(f"CPU flags: {cpu_flags()}")
     print(f"{'policy':<16}{'crops/s (median)':>18}  all runs")
     for policy in ("float32", "mixed_bfloat16"):
-        median, rates = crops_per_second(policy, x, y, args.batch_size, args.steps, args.repeats)
+        median, rates = crops_per_second(
+            lesson, policy, x, y, args.batch_size, args.steps, args.repeats
+        )
         print(f"{policy:<16}{median:>18.1f}  {', '.join(f'{r:.1f}' for r in rates)}")
 
 

@@ -91,6 +91,8 @@ def _add_setting(parser, name, spec):
     """One setting as a flag whose help says its default (and its --quick value)."""
     default, quick = spec["default"], spec["quick"]
     shown = {None: "none", True: "on", False: "off"}.get(default, default)
+    if not isinstance(default, bool | None):  # 0 == False and 1 == True: a seed 0 is not "off"
+        shown = default
     said = f"default: {shown}" + (f"; {quick} with --quick" if quick is not None else "")
     help = f"{spec['help']} ({said})"
     if spec["nargs"]:  # the positional arguments, such as ker6's image files
@@ -144,8 +146,7 @@ def lesson_settings(title, *, quick=False, keras=False, **settings):
         "--output-dir",
         default=ROOT / "outputs",
         type=Path,
-        help="where the figures and the JSON of results go (default: outputs/ beside the "
-        "lessons)",
+        help="where the figures and the JSON of results go (default: outputs/ beside the lessons)",
     )
     parser.add_argument(
         "--no-show", action="store_true", help="save the figures, open no window (default: off)"

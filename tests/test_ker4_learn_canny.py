@@ -1,14 +1,18 @@
 """Tests for ker4_learn_canny.py: the F1 metric, the Canny target, the scenes, a quick run."""
 
+import ast
+import sys
+
 import cv2
 import numpy as np
 import pytest
-from conftest import assert_clean_error, read_json, run_script
+from conftest import ROOT, assert_clean_error, execute_notebook, read_json, run_script
 
-import ker4_learn_canny as lesson
 from common import scenes
+from common.lesson import load_definitions
 
 SCRIPT = "ker4_learn_canny.py"
+lesson = load_definitions(SCRIPT)  # its functions and constants, none of its steps run
 
 
 # --- The F1 metric on hand-made edge maps ---
@@ -162,6 +166,27 @@ def test_quick_run_deep_model_beats_the_single_layer(tmp_path):
         assert f"figure: {tmp_path / name}" in result.stdout
 
 
+def test_a_fourth_model_in_the_notebook_reruns_without_reloading_the_data(tmp_path):
+    # As in class: the notebook has run; the instructor adds a model to MODELS and reruns from
+    # that cell. The data cell does not run again; the table and the JSON get the new model.
+    last = '    "deep_unet": build_deep_unet,\n}'
+    fourth = (
+        '    "deep_unet": build_deep_unet,\n    "narrow": lambda: build_few_layers(width=2),\n}'
+    )
+    notebook = execute_notebook(
+        SCRIPT, "--quick", "--epochs", "1", "--output-dir", tmp_path, edit=(last, fourth)
+    )
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    data = next(cell for cell in code if "training_crops(" in cell.source)
+    models = next(cell for cell in code if "MODELS = {" in cell.source)
+    assert data.execution_count <= len(code)  # ran once, in the first pass
+    assert models.execution_count > len(code)  # ran again, after the edit
+    summary = read_json(tmp_path / "ker4_learn_canny.json")
+    assert summary["models"] == ["single_layer", "few_layers", "deep_unet", "narrow"]
+    assert summary["params_narrow"] == lesson.build_few_layers(width=2).count_params()
+    assert summary["depth_narrow"] == 3
+
+
 # --- Bad inputs: one clear line, exit code 2, nothing trained ---
 def test_bad_images_give_one_clear_error(bad_inputs, tmp_path):
     for what, path in bad_inputs.items():
@@ -184,17 +209,43 @@ def test_image_without_canny_edges_is_refused(tmp_path):
     assert "no edges" in result.stderr
 
 
+def settings_of(*argv):
+    """The lesson's settings cell alone, run as `python ker4_learn_canny.py argv...` would."""
+    tree = ast.parse((ROOT / SCRIPT).read_text(encoding="utf-8"))
+    cell = []
+    for node in tree.body:
+        cell.append(node)
+        if isinstance(node, ast.Assign) and ast.unparse(node.targets[0]) == "settings":
+            break
+    saved_argv, saved_hook = sys.argv, sys.excepthook
+    sys.argv = [SCRIPT, *argv]
+    try:
+        namespace = {}
+        exec(compile(ast.Module(cell, []), SCRIPT, "exec"), namespace)
+        return namespace["settings"]
+    finally:
+        sys.argv, sys.excepthook = saved_argv, saved_hook
+
+
 def test_quick_defaults_yield_to_values_the_student_types():
-    from common.cli import make_parser
-
-    parser = make_parser("ker4's flags", epochs=(4, 2), batch_size=(16, 8))
-
     def chosen(*argv):
-        args = parser.parse_args(list(argv))
-        return args.epochs, args.batch_size
+        settings = settings_of(*argv)
+        return settings.epochs, settings.batch_size
 
     assert chosen() == (4, 16)
     assert chosen("--quick") == (2, 8)
     # Typed values win, even when they equal the full run's defaults.
     assert chosen("--quick", "--epochs", "4", "--batch-size", "16") == (4, 16)
     assert chosen("--epochs", "3") == (3, 16)
+
+
+def test_help_lists_the_flags_and_crops_is_not_one(tmp_path):
+    result = run_script(SCRIPT, "--help")
+    assert result.returncode == 0, result.stderr
+    for flag in ("--image", "--epochs", "--batch-size", "--seed", "--quick", "--output-dir"):
+        assert flag in result.stdout, flag
+    assert "default: 4; 2 with --quick" in " ".join(result.stdout.split())
+    assert "--crops" not in result.stdout
+    result = run_script(SCRIPT, "--crops", "10", "--output-dir", tmp_path)
+    assert_clean_error(result)
+    assert "--crops" in result.stderr

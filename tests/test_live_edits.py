@@ -15,8 +15,7 @@ import pytest
 from cifar_data import make_cifar_folder
 from conftest import read_json, run_edited_copy
 
-import ker4_learn_canny as ker4
-from common.images import read_gray
+from common.files import read_gray
 
 # === Lessons 2, 3 and 3t ===
 
@@ -142,6 +141,8 @@ CANNY_LESSON = "ker4_learn_canny.py"
 
 
 def test_ker4_a_fourth_model_gets_its_row_keys_and_panel(tmp_path):
+    from common.lesson import load_definitions  # here: the file's imports belong to all lessons
+
     # Three layers twice as wide, added to the comparison with one line.
     edit = (
         '    "deep_unet": build_deep_unet,\n}',
@@ -158,7 +159,7 @@ def test_ker4_a_fourth_model_gets_its_row_keys_and_panel(tmp_path):
     # The JSON has every model, with the parameter count of the model that was built.
     summary = read_json(out / "ker4_learn_canny.json")
     assert summary["models"] == ["single_layer", "few_layers", "deep_unet", "wide_few_layers"]
-    params = ker4.build_few_layers(width=16).count_params()  # 2,721
+    params = load_definitions(CANNY_LESSON).build_few_layers(width=16).count_params()  # 2,721
     assert summary["params_wide_few_layers"] == params
     assert summary["depth_wide_few_layers"] == 3
     assert summary["f1_wide_few_layers"] > summary["f1_single_layer"] + 0.25
