@@ -213,6 +213,8 @@ def _is_definition(node):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         names = [n for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
         return bool(names) and all(n.id.isupper() for n in names)
+    if isinstance(node, ast.With):  # imports inside `with stderr_silenced():` are imports too
+        return all(isinstance(n, ast.Import | ast.ImportFrom) for n in node.body)
     return False
 
 
