@@ -4,7 +4,7 @@ import cv2
 import keras
 import numpy as np
 import pytest
-from conftest import assert_clean_error, read_json, run_in_process, run_script
+from conftest import assert_clean_error, execute_notebook, read_json, run_in_process, run_script
 from synthetic import synthetic_image
 
 from common.lesson import load_definitions
@@ -137,6 +137,24 @@ def test_ker3_loss_curve_is_what_keras_logged(tmp_path, k3):
     by_hand = [mse_of_model(x, y, kernel) for kernel in seminar["kernels"][:-1]]
     np.testing.assert_allclose(seminar["losses"], by_hand, rtol=1e-4)
     np.testing.assert_array_equal(seminar["kernels"][0], fast["kernels"][0])  # the same start
+
+
+def test_ker3_an_edited_model_cell_reruns_every_recipe_from_its_new_start(tmp_path):
+    """In a notebook: add a bias in the model's cell, run it and the cells below it again."""
+    edit = ("use_bias=False", 'use_bias=True, bias_initializer="ones"')
+    notebook = execute_notebook(LESSON, "--quick", "--output-dir", tmp_path, edit=edit)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    data = next(cell for cell in code if "read_gray(" in cell.source)
+    model = next(cell for cell in code if "keras.layers.Conv2D(" in cell.source)
+    assert data.execution_count <= len(code)  # ran once, in the first pass
+    assert model.execution_count > len(code)  # ran again, after the edit
+    results = read_json(tmp_path / "ker3_learn_kernel.json")
+    assert results["parameters"] == 10 and abs(results["learned_bias"][0]) < 1e-3
+    assert results["max_abs_error"] < 1e-3
+    assert not results["gradient_formula_agrees"]  # the formula has no bias
+    assert results["gradient_finite_differences_agrees"]
+    for run in results["recipes"].values():  # both started from the biased model's start
+        assert run["start_loss"] == pytest.approx(results["start_loss"])
 
 
 def test_ker3_heavy_ball_parameters(k3):
