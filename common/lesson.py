@@ -90,7 +90,8 @@ def _flag(name):
 def _add_setting(parser, name, spec):
     """One setting as a flag whose help says its default (and its --quick value)."""
     default, quick = spec["default"], spec["quick"]
-    shown = {None: "none", True: "on", False: "off"}.get(default, default)
+    words = {None: "none", True: "on", False: "off"}  # not for 0 or 1, which equal False, True
+    shown = words[default] if default is None or isinstance(default, bool) else default
     said = f"default: {shown}" + (f"; {quick} with --quick" if quick is not None else "")
     help = f"{spec['help']} ({said})"
     if spec["nargs"]:  # the positional arguments, such as ker6's image files
