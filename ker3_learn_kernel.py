@@ -33,7 +33,9 @@
 # ## Settings
 #
 # In a notebook, edit them here; on the command line, each is a flag. `KERNELS` may grow: a
-# kernel added here is a new `--kernel` choice.
+# kernel added here is a new `--kernel` choice. Both recipes always run; `recipe` says whose
+# kernel is the result. The slide's recipe takes its whole 15,000 epochs only when it gives
+# the result; otherwise it runs a demo of `seminar_epochs` epochs.
 
 # %%
 from common.lesson import lesson_settings, positive_int, seed_value, setting
@@ -68,8 +70,8 @@ settings = lesson_settings(
     ),
     seminar_epochs=setting(
         100,
-        "epochs of the slide's recipe as a demo before the fast one (with --recipe seminar: "
-        "--epochs, or 15000, except with --quick)",
+        "epochs of the slide's recipe when it runs as a demo: while the fast recipe gives the "
+        "result, or with --quick",
         quick=30,
         type=positive_int,
     ),
@@ -322,12 +324,13 @@ runs = {}  # recipe name -> what its training recorded
 # ## The slide's recipe: rmsprop, one image per step
 #
 # Slide „Skúsme „zabudnutý“ kernel rekonštruovať“, as written: `model.compile(optimizer=
-# 'rmsprop', loss='mse')` and `model.fit(..., batch_size=1, epochs=15000)` (the slide's metrics
-# only repeat the loss). With one image and `batch_size=1`, an epoch is one step. rmsprop
-# moves each weight by about its learning rate, 0.001 by default, per step, so a weight that
-# must travel to -2 needs thousands of steps: all 15,000 epochs are a long run. Unless
-# `--recipe seminar` asks for its result, this cell runs a short demo of `--seminar-epochs`
-# epochs, enough to see how slowly it goes; the fast recipe below gives the result.
+# 'rmsprop', loss='mse')` and `model.fit(..., batch_size=1, epochs=15000)` (without the slide's
+# `metrics=['mse', 'mae']`, which only report more numbers). With one image and
+# `batch_size=1`, an epoch is one step. rmsprop moves each weight by about its learning rate,
+# 0.001 by default, per step, so a weight that must travel to -2 needs thousands of steps:
+# all 15,000 epochs are a long run. Unless `--recipe seminar` asks for its result (and not in
+# `--quick`), this cell runs a demo of `seminar_epochs` epochs, enough to see how slowly it
+# goes; the fast recipe below gives the result.
 
 # %%
 SEMINAR_EPOCHS = 15000  # the slide's model.fit(..., epochs=15000)
