@@ -348,6 +348,10 @@ for name, path in curve_paths.items():
     print(f"  {name:18s} ends at p = {end:6.2f}, E = {curve(end):6.2f}: {where} minimum")
 
 
+# %% [markdown]
+# The curve, with the path of each method and where it stopped.
+
+
 # %%
 def figure_local_minimum(paths, starts, ends):
     """The 1-D curve with where each method went."""
@@ -489,6 +493,10 @@ for name, fit in fits.items():
         f"  {name:14s} train {fit['train_loss']:.4f}  validation {fit['val_loss']:.4f}  "
         f"gap {fit['gap']:.4f}  ({fit['epochs_run']} epochs)"
     )
+
+
+# %% [markdown]
+# Training against validation error by epoch, and the curve each network learned.
 
 
 # %%
