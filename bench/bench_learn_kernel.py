@@ -1,41 +1,47 @@
 """Benchmark for lesson 3: the seminar's recipe against the fast one and least squares.
 
-All three learn the Sobel-x kernel back from the default photo, prepared exactly as
-ker3_learn_kernel.py prepares it. The fast recipe and least squares run --repeats times and
-report the median; the seminar's recipe is slow, so it runs once, capped at --seminar-epochs.
-The seconds of the gradient-descent rows are the time spent in model.fit.
+All three learn the Sobel-x kernel back from the default photo. The two recipes are lesson
+3 itself, run as a student runs it (`ker3_learn_kernel.py`); their seconds are the time it
+spent in model.fit, as its JSON reports them. The fast recipe runs --repeats times (seeds 0,
+1, ...) and the table gives the median; the seminar's recipe is slow, so it runs once,
+capped at --seminar-epochs. Least squares solves the lesson's patches (its `patches`
+function, through load_definitions) on the image the lesson prepares.
 
-    python bench/bench_learn_kernel.py                  # about 5-10 minutes on 2 cores
+    python bench/bench_learn_kernel.py                  # the seminar's 1500 epochs: minutes
     python bench/bench_learn_kernel.py --seminar-epochs 300 --repeats 3   # a quicker look
 """
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-from common.cli import positive_int  # noqa: E402
-from common.images import read_gray  # noqa: E402
-from ker3_learn_kernel import (  # noqa: E402
-    MAX_SIDE,
-    build_model,
-    least_squares,
-    make_training_pair,
-    train,
-    true_kernel,
-)
+from common.files import read_gray  # noqa: E402
+from common.keras_setup import stderr_silenced  # noqa: E402
+from common.lesson import load_definitions, positive_int  # noqa: E402
+
+LESSON = ROOT / "ker3_learn_kernel.py"
+SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)
 
 
-def learn(x, y, recipe, epochs=None, seed=0):
-    """ker3's model, trained with one recipe; returns the learned 3x3 kernel and the run."""
-    model = build_model(seed)
-    run = train(model, x, y, recipe, epochs)
-    return model.layers[1].get_weights()[0].reshape(3, 3), run
+def run_lesson(*flags):
+    """Run lesson 3 headless in a fresh process; return its JSON of results."""
+    with tempfile.TemporaryDirectory() as out:
+        command = [sys.executable, str(LESSON), *flags, "--no-show", "--output-dir", out]
+        result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+        if result.returncode != 0:
+            sys.exit(f"{LESSON.name} {' '.join(flags)} failed:\n{result.stderr[-2000:]}")
+        return json.loads(Path(out, "ker3_learn_kernel.json").read_text())
 
 
 def main():
@@ -47,34 +53,38 @@ def main():
         "--repeats", type=positive_int, default=5, help="runs per fast row (default: 5)"
     )
     args = parser.parse_args()
-
-    image, _ = read_gray(None, max_side=MAX_SIDE)
-    kernel = true_kernel("sobel-x")
-    x, y = make_training_pair(image, kernel)
     rows = []
 
-    learned, run = learn(x, y, "seminar", epochs=args.seminar_epochs)
-    seconds = run["train_seconds"]
-    error = float(np.abs(learned - kernel).max())
-    rows.append((f"seminar: rmsprop, batch 1, {args.seminar_epochs} epochs", run["epochs"]))
-    rows[-1] += (f"{seconds:.1f}", f"{error:.1e}")
-
-    times, errors = [], []
-    for seed in range(args.repeats):
-        learned, run = learn(x, y, "fast", seed=seed)
-        times.append(run["train_seconds"])
-        errors.append(float(np.abs(learned - kernel).max()))
+    seminar = run_lesson("--recipe", "seminar", "--epochs", str(args.seminar_epochs))
+    run = seminar["recipes"]["seminar"]
     rows.append(
-        ("fast: heavy-ball momentum tuned to the curvature", run["epochs"])
-        + (f"{statistics.median(times):.2f}", f"{statistics.median(errors):.1e}")
+        (f"seminar: rmsprop, batch 1, {run['epochs']} epochs", run["epochs"])
+        + (f"{run['train_seconds']:.1f}", f"{run['max_abs_error']:.1e}")
     )
 
+    fast = [
+        run_lesson("--seed", str(seed), "--seminar-epochs", "1")["recipes"]["fast"]
+        for seed in range(args.repeats)
+    ]
+    rows.append(
+        ("fast: heavy-ball momentum tuned to the curvature", fast[-1]["epochs"])
+        + (f"{statistics.median(r['train_seconds'] for r in fast):.2f}",)
+        + (f"{statistics.median(r['max_abs_error'] for r in fast):.1e}",)
+    )
+
+    # Least squares on the lesson's data: the default photo at its default size, standardised.
+    image, _ = read_gray(None, max_side=256)  # the lesson's --max-side
+    x = ((image - image.mean()) / (image.std() + 1e-8)).astype(np.float32)
+    y = cv2.filter2D(x, cv2.CV_32F, SOBEL_X, borderType=cv2.BORDER_CONSTANT)
+    with stderr_silenced():  # the lesson's imports start Keras and TensorFlow, loudly
+        patches = load_definitions(LESSON).patches
     times = []
     for _ in range(args.repeats):
         start = time.perf_counter()
-        exact = least_squares(x, y)
+        p = patches(x).astype(np.float64)
+        exact = np.linalg.lstsq(p, y.reshape(-1), rcond=None)[0].reshape(3, 3)
         times.append(time.perf_counter() - start)
-    error = float(np.abs(exact - kernel).max())
+    error = float(np.abs(exact - SOBEL_X).max())
     rows.append(("least squares (numpy.linalg.lstsq)", "-", f"{statistics.median(times):.3f}"))
     rows[-1] += (f"{error:.1e}",)
 

@@ -90,9 +90,8 @@ def _flag(name):
 def _add_setting(parser, name, spec):
     """One setting as a flag whose help says its default (and its --quick value)."""
     default, quick = spec["default"], spec["quick"]
-    shown = {None: "none", True: "on", False: "off"}.get(default, default)
-    if not isinstance(default, bool | None):  # 0 == False and 1 == True: a seed 0 is not "off"
-        shown = default
+    words = {None: "none", True: "on", False: "off"}  # not for 0 or 1, which equal False, True
+    shown = words[default] if default is None or isinstance(default, bool) else default
     said = f"default: {shown}" + (f"; {quick} with --quick" if quick is not None else "")
     help = f"{spec['help']} ({said})"
     if spec["nargs"]:  # the positional arguments, such as ker6's image files
@@ -214,6 +213,8 @@ def _is_definition(node):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         names = [n for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
         return bool(names) and all(n.id.isupper() for n in names)
+    if isinstance(node, ast.With):  # imports inside `with stderr_silenced():` are imports too
+        return all(isinstance(n, ast.Import | ast.ImportFrom) for n in node.body)
     return False
 
 

@@ -48,6 +48,26 @@ def test_ker3_recovers_every_kernel_on_jax(tmp_path, kernel):
     assert report["gradient_formula_agrees"] and report["gradient_finite_differences_agrees"]
 
 
+def test_ker3_gradient_checks_pass_on_jax():
+    """ker3's gradient tests on JAX: its SGD step against jax.grad, the formula and more."""
+    import os
+    import subprocess
+    import sys
+
+    tests = ROOT / "tests" / "test_ker3_learn_kernel.py"
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)]
+    result = subprocess.run(
+        [*command, "-k", "gradient"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **JAX},
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert " passed" in result.stdout and " skipped" not in result.stdout
+
+
 def test_ker3t_and_ker4t_run_on_jax_with_the_same_parameter_counts(tmp_path):
     ok(run_on("jax", "ker3t_training_pitfalls.py", "--quick", tmp_path=tmp_path / "3t"))
     pitfalls = read_json(tmp_path / "3t" / "ker3t_training_pitfalls.json")

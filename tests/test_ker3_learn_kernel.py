@@ -1,69 +1,35 @@
 """Lesson 3: the forgotten kernel learned back, and the gradient Keras follows."""
 
 import cv2
+import keras
 import numpy as np
 import pytest
-from conftest import assert_clean_error, read_json, run_script
+from conftest import assert_clean_error, execute_notebook, read_json, run_in_process, run_script
 from synthetic import synthetic_image
+
+from common.lesson import load_definitions
 
 LESSON = "ker3_learn_kernel.py"
 SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)
 
 
-def test_ker3_default_run_recovers_sobel_x(tmp_path):
-    result = run_script(LESSON, "--no-show", "--output-dir", tmp_path)
-    assert result.returncode == 0, result.stderr
-    results = read_json(tmp_path / "ker3_learn_kernel.json")
-    assert results["kernel_name"] == "sobel-x"
-    assert results["recipe"] == "fast"
-    np.testing.assert_allclose(results["true_kernel"], SOBEL_X)
-    np.testing.assert_allclose(results["learned_kernel"], SOBEL_X, atol=1e-3)
-    assert results["max_abs_error"] <= 1e-3
-    assert results["lstsq_max_abs_error"] <= 1e-5
-    for key in ("train_seconds", "epochs"):
-        assert results[key] > 0
-    assert results["parameters"] == 9 and results["learned_bias"] is None
-    assert results["final_loss"] < 1e-6 * results["start_loss"]
-    # The gradient at the random start: Keras, the formula and finite differences agree.
-    assert results["gradient_formula_agrees"] and results["gradient_finite_differences_agrees"]
-    assert results["gradient_formula_relative_difference"] < 1e-4
-    assert results["gradient_finite_differences_relative_difference"] < 1e-4
-    keras_gradient = np.array(results["gradient_keras"])
-    assert keras_gradient.shape == (9,) and np.abs(keras_gradient).max() > 0.1
-    np.testing.assert_allclose(results["gradient_formula"], keras_gradient, rtol=1e-3, atol=1e-5)
-    assert "Keras vs formula: largest relative difference" in result.stdout
-    assert (tmp_path / "ker3_learn_kernel.png").exists()
+@pytest.fixture(scope="module")
+def k3():
+    """The lesson's functions and constants, none of its steps run."""
+    return load_definitions(LESSON)
 
 
-@pytest.mark.parametrize("name", ["laplace", "scharr-x", "random"])
-def test_ker3_fast_recipe_recovers_other_kernels_on_the_synthetic_image(name):
-    import ker3_learn_kernel as k3
-
-    image, _ = synthetic_image(size=96, seed=1)
-    kernel = k3.true_kernel(name, seed=5)
-    x, y = k3.make_training_pair(image, kernel)
-    model = k3.build_model(seed=2)
-    run = k3.train(model, x, y, "fast")
-    learned = model.layers[1].get_weights()[0].reshape(3, 3)
-    assert np.abs(learned - kernel).max() <= 1e-3
-    np.testing.assert_array_equal(run["kernels"][-1], learned)
-    assert np.abs(k3.least_squares(x, y) - kernel).max() <= 1e-5
-    assert np.abs(run["kernels"][0] - kernel).max() > 0.5  # it really started far away
-    assert run["steps"][-1] == run["epochs"]
+def synthetic_png(tmp_path, size, seed):
+    """The synthetic test scene as an 8-bit PNG the lesson can read."""
+    image, _ = synthetic_image(size=size, seed=seed)
+    path = tmp_path / f"scene_{size}_{seed}.png"
+    cv2.imwrite(str(path), np.clip(np.rint(image), 0, 255).astype(np.uint8))
+    return path
 
 
-def test_ker3_seminar_recipe_is_far_from_converged_after_a_few_epochs():
-    import ker3_learn_kernel as k3
-
-    image, _ = synthetic_image(size=32, seed=1)
-    x, y = k3.make_training_pair(image, k3.true_kernel("sobel-x"))
-    model = k3.build_model()
-    run = k3.train(model, x, y, "seminar", epochs=20)
-    assert len(run["kernels"]) == 21 and len(run["losses"]) == 20
-    assert list(run["steps"]) == list(range(1, 21))  # one step per epoch
-    assert np.abs(run["kernels"][-1] - SOBEL_X).max() > 0.5  # rmsprop at lr 1e-3 moves ~1e-3 a step
-    # One step per log: the first logged loss is the loss at the random start.
-    assert run["losses"][0] == pytest.approx(run["start_loss"], rel=1e-5)
+def run_lesson(tmp_path, *flags):
+    """The lesson run in this process on tmp_path; its variables after the run."""
+    return run_in_process(LESSON, *flags, "--no-show", "--output-dir", tmp_path)
 
 
 def mse_of_model(x, y, kernel, bias=0.0, activation=lambda z: z):
@@ -77,28 +43,129 @@ def mse_of_model(x, y, kernel, bias=0.0, activation=lambda z: z):
     return float(np.mean((activation(out + bias) - y) ** 2))
 
 
-def test_ker3_loss_curve_is_what_keras_logged():
-    import ker3_learn_kernel as k3
+# --- The lesson as a student runs it ---
 
-    image, _ = synthetic_image(size=48, seed=2)
-    x, y = k3.make_training_pair(image, k3.true_kernel("laplace"))
-    model = k3.build_model(seed=1)
-    run = k3.train(model, x, y, "fast", epochs=95)
-    assert run["steps_per_log"] == k3.STEPS_PER_CALL
-    assert list(run["steps"]) == [*range(10, 101, 10)]  # whole calls: 95 steps rounded up
-    assert run["epochs"] == 100
-    assert len(run["losses"]) == 10 and run["losses"][-1] < run["losses"][0] / 10
+
+def test_ker3_default_run_recovers_sobel_x(tmp_path):
+    result = run_script(LESSON, "--no-show", "--output-dir", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == ""  # quiet start, tf.data imported quietly too
+    results = read_json(tmp_path / "ker3_learn_kernel.json")
+    assert results["kernel_name"] == "sobel-x"
+    assert results["recipe"] == "fast"
+    np.testing.assert_allclose(results["true_kernel"], SOBEL_X)
+    np.testing.assert_allclose(results["learned_kernel"], SOBEL_X, atol=1e-3)
+    assert results["max_abs_error"] <= 1e-3
+    assert results["lstsq_max_abs_error"] <= 1e-5
+    for key in ("train_seconds", "epochs", "condition_number"):
+        assert results[key] > 0
+    assert results["parameters"] == 9 and results["learned_bias"] is None
+    assert results["final_loss"] < 1e-6 * results["start_loss"]
+    # Both recipes ran from the same start: the slide's as a short demo, far from the kernel.
+    seminar, fast = results["recipes"]["seminar"], results["recipes"]["fast"]
+    assert seminar["epochs"] == 100 and seminar["max_abs_error"] > 0.5
+    assert seminar["start_loss"] == pytest.approx(fast["start_loss"], rel=1e-6)
+    assert fast["max_abs_error"] == results["max_abs_error"] and fast["epochs"] == results["epochs"]
+    # The gradient at the random start: Keras, the formula and finite differences agree.
+    assert results["gradient_formula_agrees"] and results["gradient_finite_differences_agrees"]
+    assert results["gradient_formula_relative_difference"] < 1e-4
+    assert results["gradient_finite_differences_relative_difference"] < 1e-4
+    keras_gradient = np.array(results["gradient_keras"])
+    assert keras_gradient.shape == (9,) and np.abs(keras_gradient).max() > 0.1
+    np.testing.assert_allclose(results["gradient_formula"], keras_gradient, rtol=1e-3, atol=1e-5)
+    assert "Keras vs formula: largest relative difference" in result.stdout
+    assert "(seminar recipe)" in result.stdout and "(fast recipe)" in result.stdout
+    assert (tmp_path / "ker3_learn_kernel.png").exists()
+
+
+@pytest.mark.parametrize("name", ["laplace", "scharr-x", "random"])
+def test_ker3_fast_recipe_recovers_other_kernels_on_the_synthetic_image(name, tmp_path):
+    image = synthetic_png(tmp_path, size=96, seed=1)
+    lesson = run_lesson(tmp_path, "--image", image, "--kernel", name, "--seed", "5")
+    kernel, learned, run = lesson["kernel"], lesson["learned"], lesson["runs"]["fast"]
+    if name != "random":
+        np.testing.assert_array_equal(kernel, lesson["KERNELS"][name])
+    assert np.abs(learned - kernel).max() <= 1e-3
+    np.testing.assert_array_equal(run["kernels"][-1], learned)
+    assert lesson["lstsq_error"] <= 1e-5
+    assert np.abs(run["kernels"][0] - kernel).max() > 0.5  # it really started far away
+    assert run["epochs"] == len(run["losses"]) * run["steps_per_log"]
+    # The same image and kernel give the same target as cv2.filter2D with zero padding.
+    x = lesson["x"]
+    expected = cv2.filter2D(x, cv2.CV_32F, kernel, borderType=cv2.BORDER_CONSTANT)
+    np.testing.assert_array_equal(lesson["y"], expected)
+    assert abs(float(x.mean())) < 1e-4 and float(x.std()) == pytest.approx(1.0, rel=1e-4)
+
+
+def test_ker3_seminar_recipe_gives_the_result_and_is_far_from_converged(tmp_path):
+    image = synthetic_png(tmp_path, size=32, seed=1)
+    lesson = run_lesson(tmp_path, "--image", image, "--recipe", "seminar", "--epochs", "20")
+    run = lesson["runs"]["seminar"]
+    assert run["epochs"] == 20 and run["steps_per_log"] == 1  # one step per epoch
+    assert len(run["kernels"]) == 21 and len(run["losses"]) == 20
+    assert np.abs(run["kernels"][-1] - SOBEL_X).max() > 0.5  # rmsprop at lr 1e-3 moves ~1e-3 a step
+    # One step per log: the first logged loss is the loss at the random start.
+    assert run["losses"][0] == pytest.approx(run["start_loss"], rel=1e-5)
+    # The result is the seminar's kernel, though the fast recipe ran (and did better) after it.
+    np.testing.assert_array_equal(lesson["learned"], run["kernels"][-1])
+    results = read_json(tmp_path / "ker3_learn_kernel.json")
+    assert results["recipe"] == "seminar" and results["epochs"] == 20
+    assert results["recipes"]["fast"]["max_abs_error"] < 1e-3 < results["max_abs_error"]
+
+
+def test_ker3_quick_keeps_the_seminars_result_a_demo(tmp_path):
+    image = synthetic_png(tmp_path, size=32, seed=1)
+    flags = ("--image", image, "--recipe", "seminar", "--quick", "--seminar-epochs", "7")
+    assert run_lesson(tmp_path, *flags)["runs"]["seminar"]["epochs"] == 7  # not 15000
+
+
+def test_ker3_loss_curve_is_what_keras_logged(tmp_path, k3):
+    image = synthetic_png(tmp_path, size=48, seed=2)
+    flags = ("--image", image, "--kernel", "laplace", "--seed", "1", "--epochs", "95")
+    lesson = run_lesson(tmp_path, *flags, "--seminar-epochs", "5")
+    x, y, fast = lesson["x"], lesson["y"], lesson["runs"]["fast"]
+    assert fast["steps_per_log"] == k3.STEPS_PER_CALL
+    assert fast["epochs"] == 100  # whole calls: 95 steps rounded up
+    assert len(fast["losses"]) == 10 and len(fast["kernels"]) == 11
+    assert fast["losses"][-1] < fast["losses"][0] / 10
     # evaluate() before and after fit(), against the model's MSE computed by hand
-    assert run["start_loss"] == pytest.approx(mse_of_model(x, y, run["kernels"][0]), rel=1e-4)
-    assert run["final_loss"] == pytest.approx(mse_of_model(x, y, run["kernels"][-1]), rel=1e-3)
+    assert fast["start_loss"] == pytest.approx(mse_of_model(x, y, fast["kernels"][0]), rel=1e-4)
+    assert fast["final_loss"] == pytest.approx(mse_of_model(x, y, fast["kernels"][-1]), rel=1e-3)
     # One step per epoch (the seminar's recipe): each logged loss is the MSE of the weights
     # that step started from.
-    seminar = k3.train(k3.build_model(seed=1), x, y, "seminar", epochs=5)
+    seminar = lesson["runs"]["seminar"]
     by_hand = [mse_of_model(x, y, kernel) for kernel in seminar["kernels"][:-1]]
     np.testing.assert_allclose(seminar["losses"], by_hand, rtol=1e-4)
+    np.testing.assert_array_equal(seminar["kernels"][0], fast["kernels"][0])  # the same start
 
 
-# --- ker3: the gradient Keras computes (slide "Čo je vlastne Keras?") ---
+def test_ker3_an_edited_model_cell_reruns_every_recipe_from_its_new_start(tmp_path):
+    """In a notebook: add a bias in the model's cell, run it and the cells below it again."""
+    edit = ("use_bias=False", 'use_bias=True, bias_initializer="ones"')
+    notebook = execute_notebook(LESSON, "--quick", "--output-dir", tmp_path, edit=edit)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    data = next(cell for cell in code if "read_gray(" in cell.source)
+    model = next(cell for cell in code if "keras.layers.Conv2D(" in cell.source)
+    assert data.execution_count <= len(code)  # ran once, in the first pass
+    assert model.execution_count > len(code)  # ran again, after the edit
+    results = read_json(tmp_path / "ker3_learn_kernel.json")
+    assert results["parameters"] == 10 and abs(results["learned_bias"][0]) < 1e-3
+    assert results["max_abs_error"] < 1e-3
+    assert not results["gradient_formula_agrees"]  # the formula has no bias
+    assert results["gradient_finite_differences_agrees"]
+    for run in results["recipes"].values():  # both started from the biased model's start
+        assert run["start_loss"] == pytest.approx(results["start_loss"])
+
+
+def test_ker3_heavy_ball_parameters(k3):
+    """Polyak's heavy ball on curvatures 1 and 100: kappa 100, rate 4/121, momentum (9/11)^2."""
+    learning_rate, momentum, steps = k3.heavy_ball(100.0, 1.0)
+    assert learning_rate == pytest.approx(4 / 121)
+    assert momentum == pytest.approx((9 / 11) ** 2)
+    assert (9 / 11) ** steps <= k3.ERROR_SHRINK**-1.5 * 1.0001  # the margin: 1.5x the steps
+
+
+# --- The gradient Keras computes (slide "Čo je vlastne Keras?") ---
 
 
 def hand_gradient(x, y, kernel):
@@ -116,42 +183,97 @@ def hand_gradient(x, y, kernel):
     return gradient.reshape(9)
 
 
-@pytest.fixture(scope="module")
+def native_gradient(model, x_train, y_train):
+    """dE/dw of the Conv2D's kernel by the backend's own automatic differentiation.
+
+    The lesson shows one way that works on every backend; this is each backend's own way, to
+    check it against.
+    """
+    kernel = model.layers[1].kernel
+    mse = keras.losses.MeanSquaredError()  # what fit() minimises for loss="mse"
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        where = [i for i, v in enumerate(model.trainable_variables) if v is kernel][0]
+        frozen = [v.value for v in model.non_trainable_variables]
+
+        def loss(trainable):  # the model as a pure function of its weights, as JAX wants it
+            return mse(y_train, model.stateless_call(trainable, frozen, x_train)[0])
+
+        gradients = jax.grad(loss)([v.value for v in model.trainable_variables])
+        return np.asarray(gradients[where]).reshape(9)
+    if backend == "torch":  # PyTorch records the operations as they run
+        mse(y_train, model(x_train)).backward()
+        gradient = kernel.value.grad.detach().cpu().numpy().reshape(9)
+        kernel.value.grad = None
+        return gradient
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:  # TensorFlow records the operations, then runs them back
+        loss = mse(y_train, model(x_train))
+    return tape.gradient(loss, kernel).numpy().reshape(9)
+
+
+def slide_model(seed, use_bias=False):
+    """The lesson's model, built the same way: one Conv2D neuron, random normal start."""
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input(shape=(None, None, 1))
+    out = keras.layers.Conv2D(
+        1, (3, 3), kernel_initializer="random_normal", use_bias=use_bias, padding="same"
+    )(inp)
+    return keras.Model(inputs=inp, outputs=out)
+
+
+@pytest.fixture
 def tiny_problem():
     """A 5x6 image, its Sobel target, and a model at its random start."""
-    import ker3_learn_kernel as k3
-
     x = np.random.default_rng(3).normal(size=(5, 6)).astype(np.float32)
     y = cv2.filter2D(x, cv2.CV_32F, SOBEL_X, borderType=cv2.BORDER_CONSTANT)
-    model = k3.build_model(seed=4)
-    return x, y, model
+    return x, y, slide_model(seed=4)
 
 
-def test_formula_gradient_is_the_hand_computed_sum(tiny_problem):
-    import ker3_learn_kernel as k3
-
+def test_formula_gradient_is_the_hand_computed_sum(tiny_problem, k3):
     x, y, _ = tiny_problem
     w = np.random.default_rng(0).normal(size=(3, 3))
-    np.testing.assert_allclose(k3.formula_gradient(w, x, y), hand_gradient(x, y, w), rtol=1e-12)
+    gradient = k3.formula_gradient(w, k3.patches(x).astype(np.float64), y)
+    np.testing.assert_allclose(gradient, hand_gradient(x, y, w), rtol=1e-12)
 
 
-def test_keras_gradient_equals_the_formula_and_finite_differences(tiny_problem):
-    import ker3_learn_kernel as k3
-
+def test_keras_gradient_equals_the_formula_and_finite_differences(tiny_problem, k3):
     x, y, model = tiny_problem
     x_train, y_train = x[None, :, :, None], y[None, :, :, None]
     w = model.layers[1].get_weights()[0].reshape(3, 3)
     expected = hand_gradient(x, y, w)
     keras_gradient = k3.keras_gradient(model, x_train, y_train)
+    np.testing.assert_array_equal(model.layers[1].get_weights()[0].reshape(3, 3), w)  # restored
     numeric = k3.finite_differences(model, x_train, y_train)
+    np.testing.assert_array_equal(model.layers[1].get_weights()[0].reshape(3, 3), w)  # restored
     assert k3.relative_difference(keras_gradient, expected) < 1e-6  # float32 on 30 pixels
     assert k3.relative_difference(numeric, expected) < 1e-5
-    np.testing.assert_array_equal(model.layers[1].get_weights()[0].reshape(3, 3), w)  # restored
 
 
-def test_a_wrong_gradient_formula_is_detected(tiny_problem):
-    import ker3_learn_kernel as k3
+def test_keras_gradient_is_the_backends_own_gradient(tiny_problem, k3):
+    """The lesson's SGD step of learning rate 1 against GradientTape, jax.grad or backward()."""
+    x, y, model = tiny_problem
+    x_train, y_train = x[None, :, :, None], y[None, :, :, None]
+    native = native_gradient(model, x_train, y_train)
+    assert k3.relative_difference(k3.keras_gradient(model, x_train, y_train), native) < 1e-6
+    # With a bias (the formula no longer holds), the two still agree, and the bias stays put.
+    biased = slide_model(seed=4, use_bias=True)
+    biased.layers[1].bias.assign(np.ones(1, np.float32))
+    native = native_gradient(biased, x_train, y_train)
+    assert k3.relative_difference(k3.keras_gradient(biased, x_train, y_train), native) < 1e-6
+    assert (
+        k3.relative_difference(
+            native, hand_gradient(x, y, biased.layers[1].get_weights()[0].reshape(3, 3))
+        )
+        > 1e-2
+    )
+    assert biased.layers[1].get_weights()[1][0] == 1.0
 
+
+def test_a_wrong_gradient_formula_is_detected(tiny_problem, k3):
     x, y, model = tiny_problem
     keras_gradient = k3.keras_gradient(model, x[None, :, :, None], y[None, :, :, None])
     w = model.layers[1].get_weights()[0].reshape(3, 3)
@@ -164,6 +286,9 @@ def test_a_wrong_gradient_formula_is_detected(tiny_problem):
     }
     for name, gradient in wrong.items():
         assert k3.relative_difference(keras_gradient, gradient) > 100 * k3.GRADIENT_TOLERANCE, name
+
+
+# --- Errors a student can act on ---
 
 
 def test_ker3_refuses_a_flat_image_it_cannot_learn_from(tmp_path):

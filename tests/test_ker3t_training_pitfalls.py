@@ -5,10 +5,19 @@ import numpy as np
 import pytest
 from conftest import assert_clean_error, read_json, run_script
 
-import ker3t_training_pitfalls as k3t
-from ker3_learn_kernel import patches as patch_rows  # ker3t learns ker3's problem
+from common.lesson import load_definitions
 
 SCRIPT = "ker3t_training_pitfalls.py"
+k3t = load_definitions(SCRIPT)  # the lesson's functions and constants, none of its steps run
+
+
+def patch_rows(x):
+    """Every 3x3 neighbourhood of x (zero padded) as a row, (pixels, 9), built pixel by pixel."""
+    padded = np.pad(x, 1)
+    height, width = x.shape
+    return np.array(
+        [padded[i : i + 3, j : j + 3].ravel() for i in range(height) for j in range(width)]
+    )
 
 
 # --- Trap 1: the learning rate ---
@@ -97,9 +106,6 @@ def test_train_kernel_returns_the_loss_keras_logged_and_stops_when_it_explodes()
 
 
 def test_learning_rate_figure_draws_one_curve_per_rate():
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     hessian = k3t.bowl_hessian()
@@ -109,7 +115,7 @@ def test_learning_rate_figure_draws_one_curve_per_rate():
         for f in factors
     }
     kernel = {f"x{f}": {"learning_rate": f, "losses": np.geomspace(1, f, 6)} for f in factors}
-    fig = k3t.figure_learning_rate(plt, hessian, bowl, kernel, 0.147)
+    fig = k3t.figure_learning_rate(hessian, bowl, kernel, 0.147)
     for ax in fig.axes[1:]:
         assert len(ax.get_lines()) == 4
         assert [t.get_text() for t in ax.get_legend().get_texts()][-1].startswith("x0.95")
@@ -176,6 +182,7 @@ def test_quick_run_learning_rates(quick_run):
         assert runs["good"]["final_loss"] < runs["too small"]["final_loss"] / 10
     assert kernel_problem["runs"]["too large"]["learning_rate"] > kernel_problem["limit_2_over_L"]
     assert kernel_problem["runs"]["good"]["max_kernel_error"] < 0.5
+    assert kernel_problem["runs"]["good"]["steps"] == 100  # --kernel-steps with --quick
 
 
 def test_quick_run_minima(quick_run):

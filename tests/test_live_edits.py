@@ -61,10 +61,12 @@ def test_ker2_another_kernel_still_matches_opencv(tmp_path, new_kernel, expected
 # --- ker3: a bias or an activation in the model ---
 def quick_training_pair():
     """The lesson's --quick problem, rebuilt here: the default photo at 128 px, sobel-x."""
-    import ker3_learn_kernel as k3
+    from common.files import read_gray
 
-    image, _ = read_gray(None, max_side=k3.QUICK_MAX_SIDE)
-    return k3.make_training_pair(image, k3.true_kernel("sobel-x"))
+    image, _ = read_gray(None, max_side=128)  # ker3's --max-side with --quick
+    x = ((image - image.mean()) / (image.std() + 1e-8)).astype(np.float32)
+    sobel_x = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)
+    return x, cv2.filter2D(x, cv2.CV_32F, sobel_x, borderType=cv2.BORDER_CONSTANT)
 
 
 def model_mse(x, y, kernel, bias=0.0, activation=lambda z: z):
