@@ -90,7 +90,9 @@ def _flag(name):
 def _add_setting(parser, name, spec):
     """One setting as a flag whose help says its default (and its --quick value)."""
     default, quick = spec["default"], spec["quick"]
-    shown = {None: "none", True: "on", False: "off"}.get(default, default)
+    shown = default  # 0 and 0.0 are numbers here, not "off" (0 == False in a dict lookup)
+    if default is None or isinstance(default, bool):
+        shown = {None: "none", True: "on", False: "off"}[default]
     said = f"default: {shown}" + (f"; {quick} with --quick" if quick is not None else "")
     help = f"{spec['help']} ({said})"
     if spec["nargs"]:  # the positional arguments, such as ker6's image files
