@@ -181,6 +181,7 @@ from common.keras_setup import (
     use_xla,
 )
 
+# --distribute without GPUs: JAX must be told to show the CPU as two devices before it starts
 start_keras(settings.verbose, cpu_devices=2 if settings.distribute else 1)
 import math
 import re
@@ -307,7 +308,7 @@ views = save_figure(
 # %%
 def make_datasets(x_train, y_train, x_val, y_val, *, batch_size, augmenter=None, seed=0):
     """tf.data pipelines: shuffle, batch, then scale to 0..1 and augment whole batches."""
-    import tensorflow as tf  # only here: the other steps run where TensorFlow is missing
+    import tensorflow as tf  # here, so that the lesson's other functions need no TensorFlow
 
     def scale(images, labels):  # uint8 (batch, 32, 32, 3) -> float32 0..1
         return tf.cast(images, tf.float32) / 255.0, labels
