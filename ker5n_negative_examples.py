@@ -1,115 +1,132 @@
-"""Lesson 5n: why we also need negative examples.
+# %% [markdown]
+# # Lesson 5n: why we also need negative examples
+#
+# **Slide:** „Kde vziať dáta?“ (where to get the data?): „potrebujeme aj negatívne príklady,
+# systém vlastne učíme rozlišovať jedny dáta od druhých“ (we also need negative examples; we
+# in fact teach the system to tell one kind of data from another).
+#
+# A detector answers one question: is this a cat? Train one on cats only, and every label it
+# ever sees is "cat". The cheapest way to be right on all of them is to say "cat" to
+# everything, and that is what it learns: on the test images it finds every cat, and it also
+# calls every airplane, frog and truck a cat. Beside it, the same network (the same layers,
+# the same starting weights, the same epochs) learns from cats *and* non-cats. Now "cat" has
+# to mean something the other images lack: it still finds most cats, and it rejects most
+# non-cats.
+#
+# **What you will see:** a table of the detectors side by side (cats found, non-cats
+# rejected); for every class of test image, how often each detector said "cat" (the non-cat
+# let through most often is the dog, the animal most like a cat); a figure with the same
+# numbers as bars and test images with each detector's verdict.
+#
+# **Run it:** `python ker5n_negative_examples.py` (downloads CIFAR-10 once, 170 MB),
+# offline with `--data-dir path/to/cifar-10-batches-py`, `--quick` for a class demo (all
+# flags: `--help`), or open this file as a notebook. Add a detector in the detectors' cell
+# (for example cats against dogs only) and run it again from there.
 
-Slide "Kde vziať dáta?": "we also need negative examples; the system in fact learns to tell
-one kind of data from another".
+# %% [markdown]
+# ## Settings
+#
+# In a notebook, edit them here; on the command line, each is a flag.
 
-A detector answers one question: is this a cat? Train one on cats only, and every label it
-ever sees is "cat". The cheapest way to be right on all of them is to say "cat" to
-everything, and that is what it learns: on the test set it finds every cat, and it also
-calls every airplane, frog and truck a cat. Its accuracy on the non-cats is about 0%.
-Beside it, the same network (same layers, same starting weights, same epochs) is trained
-on cats AND non-cats. Now "cat" has to mean something that the other images lack: it still
-finds most cats and rejects most non-cats. The non-cat it lets through most often is the
-dog, the animal most like a cat.
+# %%
+from common.lesson import lesson_settings, positive_int, seed_value, setting
 
-Run it:
-    python ker5n_negative_examples.py                  # downloads CIFAR-10 once (170 MB)
-                                                       # and trains on 10,000 of its images
-    python ker5n_negative_examples.py --data-dir path/to/cifar-10-batches-py   # offline
-    python ker5n_negative_examples.py --quick          # 4,000 training images, 5 epochs
+settings = lesson_settings(
+    "Lesson 5n: why we also need negative examples",
+    keras=True,
+    quick=False,
+    epochs=setting(8, "training epochs, the same for every detector", quick=5, type=positive_int),
+    # batch 64 made the cat/non-cat balance swing more from epoch to epoch
+    batch_size=setting(128, "samples per training step", type=positive_int),
+    train_images=setting(
+        10_000,
+        "training images taken at random; each detector learns from its classes among them",
+        quick=4_000,
+        type=positive_int,
+    ),
+    test_images=setting(
+        None, "test images taken at random; none: all", quick=2_000, type=positive_int
+    ),
+    seed=setting(0, "random seed, for repeatable runs", type=seed_value),
+    data_dir=setting(
+        None,
+        "a local cifar-10-batches-py folder (the extracted official archive), for offline "
+        "labs; $CIFAR10_DIR does the same; none: data/cifar-10-batches-py if it is there, "
+        "else download with keras.datasets.cifar10 (170 MB once)",
+    ),
+)
 
-What a run prints, on a 12,000-image CIFAR-10 folder (10,000 training images, 2,000 test
-images, 8 epochs; 56 s in all on two busy cores, 29 s of CPU time):
-    detector             trained on                  cats found   non-cats rejected   training
-    cats only            997 cats, 0 non-cats            100.0%                0.0%      7.6 s
-    cats and non-cats    997 cats, 9,003 non-cats         83.0%               70.5%     32.2 s
-then, per test class, how often each detector said "cat": 100% of every class for the first;
-for the second 78.5% of the dogs but 5.4% of the cars. --quick: 100.0% / 0.0% against
-67.0% / 65.6%, in 30 s. The numbers move by a few points from seed to seed.
-Figure: outputs/ker5n_negative_examples.png; numbers: outputs/ker5n_negative_examples.json.
-"""
+# %% [markdown]
+# ## Setup
 
+# %%
+from common.keras_setup import start_keras
+
+start_keras(settings.verbose)
 import time
 
+import keras
+import matplotlib.pyplot as plt
 import numpy as np
+from keras import layers
 
-from common.cifar10 import CLASS_NAMES, add_data_flags, load_cifar10, resolve_data_dir
-from common.cli import make_parser
-from common.errors import LessonError, run_lesson
-from common.figures import pyplot, save_figure, show
-from common.paths import prepare_output_dir, write_json
-from common.quiet_keras import keras  # this lesson needs no tf of its own
+from common.cifar10 import CLASS_NAMES, load_cifar10, resolve_data_dir
+from common.files import prepare_output_dir, save_figure, show_figures, write_json
+from common.lesson import LessonError
 
-LESSON = "ker5n_negative_examples"
+output_dir = prepare_output_dir(settings.output_dir)
+
+# %% [markdown]
+# ## The data
+#
+# CIFAR-10: 32×32 colour images of 10 classes, one of them cats, about a tenth of the
+# images. The test images stay apart: no detector learns from them.
+
+# %%
 CAT = "cat"  # the class the detector looks for
-# Each detector and the classes it is shown as "not cat" while it learns. Add a line to
-# compare another choice, e.g. "cats and dogs": ["dog"].
-DETECTORS = {
-    "cats only": [],
-    "cats and non-cats": [name for name in CLASS_NAMES if name != CAT],
-}
-EPOCHS = 8  # the same for every detector
-QUICK_EPOCHS = 5
-BATCH_SIZE = 128  # batch 64 made the cat/non-cat balance swing more from epoch to epoch
-LEARNING_RATE = 1e-3
-THRESHOLD = 0.5  # a probability of "cat" at or above this is a "cat" verdict
-TRAIN_IMAGES = 10_000  # taken at random from the training set: under a minute on two cores
-QUICK_TRAIN_IMAGES = 4_000
-QUICK_TEST_IMAGES = 2_000
-IMAGES_SHOWN = 8  # test images in the figure: half cats, half not
-input_shape = (32, 32, 3)  # (height, width, colour channels)
 
 
-def parse_args(argv=None):
-    """The shared flags, with --quick defaults for --epochs, and --data-dir."""
-    parser = make_parser(__doc__, epochs=(EPOCHS, QUICK_EPOCHS), batch_size=BATCH_SIZE)
-    add_data_flags(parser)
-    return parser.parse_args(argv)
+def take_subset(x_train, y_train, x_test, y_test, *, train_images=None, test_images=None, seed=0):
+    """A random train_images of the training images and test_images of the test images
+    (None: all of them)."""
+    if train_images:
+        keep = np.random.default_rng(seed).permutation(len(x_train))[:train_images]
+        x_train, y_train = x_train[keep], y_train[keep]
+    if test_images:
+        # a random sample, in file order: a test file sorted by class would give its first classes
+        pick = np.sort(np.random.default_rng(seed).permutation(len(x_test))[:test_images])
+        x_test, y_test = x_test[pick], y_test[pick]
+    return (x_train, y_train), (x_test, y_test)
 
 
-# --- Prepare the data ---
+(x_train, y_train), (x_test, y_test) = load_cifar10(settings.data_dir)
+(x_train, y_train), (x_test, y_test) = take_subset(
+    x_train,
+    y_train,
+    x_test,
+    y_test,
+    train_images=settings.train_images,
+    test_images=settings.test_images,
+    seed=settings.seed,
+)
+input_shape = x_train.shape[1:]  # (32, 32, 3): (height, width, colour channels)
+test_cats = int(np.sum(y_test == CLASS_NAMES.index(CAT)))
+if not np.any(y_train == CLASS_NAMES.index(CAT)) or not test_cats:
+    raise LessonError(f"the data has no {CAT} images among its training or test images")
+source = resolve_data_dir(settings.data_dir) or "keras.datasets.cifar10"
+print(f"data: {source}; {len(x_train):,} training and {len(x_test):,} test images")
+
+# %% [markdown]
+# ## The model: a small CNN with one output
+#
+# Three convolutions, each followed by a 2×2 max-pooling, then two Dense layers. The last
+# one has a single neuron with a sigmoid: the probability that the image is a cat. Every
+# detector is this network, built afresh from the same starting weights.
 
 
-def take_subset(train, test, quick, seed):
-    """A random TRAIN_IMAGES of the training set (fewer with --quick); the test set as is."""
-    (x_train, y_train), (x_test, y_test) = train, test
-    keep = QUICK_TRAIN_IMAGES if quick else TRAIN_IMAGES
-    chosen = np.random.default_rng(seed).permutation(len(x_train))[:keep]
-    if quick:
-        x_test, y_test = x_test[:QUICK_TEST_IMAGES], y_test[:QUICK_TEST_IMAGES]
-    return (x_train[chosen], y_train[chosen]), (x_test, y_test)
-
-
-def detector_data(x_train, y_train, negatives):
-    """The images one detector learns from: cats labelled 1, the classes in negatives 0."""
-    cat = CLASS_NAMES.index(CAT)
-    negative_ids = [CLASS_NAMES.index(name) for name in negatives]
-    keep = (y_train == cat) | np.isin(y_train, negative_ids)
-    x = x_train[keep].astype("float32") / 255.0  # (N, 32, 32, 3), pixels 0..1
-    labels = (y_train[keep] == cat).astype("float32")  # (N,): 1 = cat, 0 = not cat
-    return x, labels
-
-
-def balanced_class_weight(labels):
-    """Keras class_weight that gives each label present the same total weight.
-
-    With all non-cats there are 9 of them for every cat, so a detector that always says
-    "not cat" is already right 90% of the time, and the loss pushes it there. Weighting
-    each image by N / (labels present x images with its label) makes the cats count as much,
-    in total, as the non-cats. With cats only it is {1: 1.0}: nothing changes.
-    """
-    present, counts = np.unique(labels.astype(int), return_counts=True)
-    return {
-        int(c): len(labels) / (len(present) * int(n)) for c, n in zip(present, counts, strict=True)
-    }
-
-
-# --- Build the model ---
-
-
-def build_model():
+# %%
+def build_model(input_shape=(32, 32, 3)):
     """A small CNN with one output: the probability that the image is a cat."""
-    layers = keras.layers
     return keras.Sequential(
         [
             keras.Input(shape=input_shape),  # (batch, 32, 32, 3)
@@ -127,13 +144,63 @@ def build_model():
     )
 
 
-# --- Train ---
+params = build_model(input_shape).count_params()
+print(f"detector: {params:,} parameters, the same for each; {settings.epochs} epochs each")
+
+# %% [markdown]
+# ## The detectors: what each one is shown as "not cat"
+#
+# Each detector learns from the cats, labelled 1, and from the classes in its list, labelled
+# 0. With all nine other classes there are 9 non-cats for every cat, so a detector that
+# always says "not cat" is already right 90% of the time, and the loss would push it there.
+# The class weights make the cats count as much, in total, as the non-cats: each image
+# weighs N / (labels present × images with its label). With cats only they are {1: 1.0},
+# and nothing changes.
+
+# %%
+# Each detector and the classes it is shown as "not cat" while it learns. Add a line to
+# compare another choice, e.g. "cats and dogs": ["dog"].
+DETECTORS = {
+    "cats only": [],
+    "cats and non-cats": [name for name in CLASS_NAMES if name != CAT],
+}
 
 
-def train_detector(x, labels, class_weight, epochs, batch_size, seed, verbose):
-    """Train a fresh detector (the same starting weights for every seed) on x and labels."""
-    keras.utils.set_random_seed(seed)  # same seed, same layers: the same starting weights
-    model = build_model()
+def detector_data(x_train, y_train, negatives):
+    """The images one detector learns from: cats labelled 1, the classes in negatives 0."""
+    cat = CLASS_NAMES.index(CAT)
+    negative_ids = [CLASS_NAMES.index(name) for name in negatives]
+    keep = (y_train == cat) | np.isin(y_train, negative_ids)
+    x = x_train[keep].astype("float32") / 255.0  # (N, 32, 32, 3), pixels 0..1
+    labels = (y_train[keep] == cat).astype("float32")  # (N,): 1 = cat, 0 = not cat
+    return x, labels
+
+
+def balanced_class_weight(labels):
+    """Keras class_weight that gives each label present the same total weight."""
+    present, counts = np.unique(labels.astype(int), return_counts=True)
+    return {
+        int(c): len(labels) / (len(present) * int(n)) for c, n in zip(present, counts, strict=True)
+    }
+
+
+# %% [markdown]
+# ## Train every detector
+#
+# The same loop for every detector: its images, a fresh network from the same seed (so the
+# same starting weights), `compile` with a yes/no loss (binary cross-entropy), and `fit`
+# with the class weights.
+
+# %%
+LEARNING_RATE = 1e-3
+
+detectors, how_trained = {}, {}
+for name, negatives in DETECTORS.items():
+    x, labels = detector_data(x_train, y_train, negatives)
+    class_weight = balanced_class_weight(labels)
+    print(f"training '{name}' on {len(x):,} images ...", flush=True)
+    keras.utils.set_random_seed(settings.seed)  # same seed, same layers: same starting weights
+    model = build_model(input_shape)
     model.compile(
         optimizer=keras.optimizers.Adam(LEARNING_RATE),
         loss="binary_crossentropy",  # one yes/no answer per image
@@ -143,21 +210,30 @@ def train_detector(x, labels, class_weight, epochs, batch_size, seed, verbose):
     model.fit(
         x,
         labels,
-        epochs=epochs,
-        batch_size=min(batch_size, len(x)),
+        epochs=settings.epochs,
+        batch_size=min(settings.batch_size, len(x)),
         class_weight=class_weight,  # {label: weight}: how much each image's error counts
-        verbose=2 if verbose else 0,
+        verbose=2 if settings.verbose else 0,
     )
-    return model, time.perf_counter() - start
+    detectors[name] = model
+    how_trained[name] = {
+        "negatives": negatives,
+        "train_cats": int(labels.sum()),
+        "train_noncats": int(len(labels) - labels.sum()),
+        "class_weight": {str(label): w for label, w in class_weight.items()},
+        "train_seconds": time.perf_counter() - start,
+    }
 
+# %% [markdown]
+# ## Evaluate on the test images
+#
+# Each detector gives every test image a probability of "cat"; at `THRESHOLD` or above, its
+# verdict is "cat". Two numbers say how good a detector is: the share of the test cats it
+# finds, and the share of the test non-cats it rejects. Either alone is easy to get right:
+# "cat" to everything finds every cat.
 
-# --- Evaluate ---
-
-
-def verdicts(model, x_test):
-    """P(cat) for every test image, computed in batches; shape (N,)."""
-    probabilities = model.predict(x_test.astype("float32") / 255.0, batch_size=512, verbose=0)
-    return probabilities[:, 0]
+# %%
+THRESHOLD = 0.5  # a probability of "cat" at or above this is a "cat" verdict
 
 
 def score(p_cat, y_test):
@@ -193,10 +269,24 @@ def print_comparison(results):
         print(f"  {class_name:<11}" + "".join(f"{share:>20.1%}" for share in shares))
 
 
-# --- Show it ---
+p_cats, results = {}, {}
+for name, model in detectors.items():
+    # P(cat) for every test image, shape (N,)
+    p_cats[name] = model.predict(x_test.astype("float32") / 255.0, batch_size=512, verbose=0)[:, 0]
+    results[name] = {**how_trained[name], **score(p_cats[name], y_test)}
+print_comparison(results)
+
+# %% [markdown]
+# ## Show it
+#
+# Bars of cats found and non-cats rejected per detector; below them, test images (half of
+# them cats) with each detector's verdict, green where it is right.
+
+# %%
+IMAGES_SHOWN = 8  # test images in the figure: half cats, half not
 
 
-def plot_comparison(plt, results, p_cats, x_test, y_test, path):
+def plot_comparison(results, p_cats, x_test, y_test):
     """Bars of cats found and non-cats rejected per detector, then test images and verdicts."""
     fig = plt.figure(figsize=(13, 7.5))
     grid = fig.add_gridspec(2, IMAGES_SHOWN, height_ratios=[2.2, 1], hspace=0.35)
@@ -243,66 +333,30 @@ def plot_comparison(plt, results, p_cats, x_test, y_test, path):
                 color="green" if right else "red",
             )
     fig.text(0.5, 0.0, "verdict (P(cat)) of each detector; red = wrong", ha="center", fontsize=9)
-    return save_figure(fig, path)
+    return fig
 
 
-# --- The lesson ---
+figure = save_figure(
+    plot_comparison(results, p_cats, x_test, y_test), output_dir / "ker5n_negative_examples.png"
+)
 
+# %% [markdown]
+# ## Save the numbers
 
-def main(argv=None):
-    """Train a cat detector without and with negative examples, and compare them."""
-    args = parse_args(argv)
-    output_dir = prepare_output_dir(args.output_dir)
-    (x_train, y_train), (x_test, y_test) = take_subset(
-        *load_cifar10(args.data_dir), args.quick, args.seed
-    )
-    test_cats = int(np.sum(y_test == CLASS_NAMES.index(CAT)))
-    if not np.any(y_train == CLASS_NAMES.index(CAT)) or not test_cats:
-        raise LessonError(f"the data has no {CAT} images among its training or test images")
-    source = resolve_data_dir(args.data_dir) or "keras.datasets.cifar10"
-    print(f"data: {source}; {len(x_train):,} training and {len(x_test):,} test images")
-    params = build_model().count_params()
-    print(f"detector: {params:,} parameters, the same for each; {args.epochs} epochs each")
-
-    results, p_cats = {}, {}
-    for name, negatives in DETECTORS.items():
-        x, labels = detector_data(x_train, y_train, negatives)
-        class_weight = balanced_class_weight(labels)
-        print(f"training '{name}' on {len(x):,} images ...", flush=True)
-        model, seconds = train_detector(
-            x, labels, class_weight, args.epochs, args.batch_size, args.seed, args.verbose
-        )
-        p_cats[name] = verdicts(model, x_test)
-        results[name] = {
-            "negatives": negatives,
-            "train_cats": int(labels.sum()),
-            "train_noncats": int(len(labels) - labels.sum()),
-            "class_weight": {str(label): w for label, w in class_weight.items()},
-            "train_seconds": seconds,
-            **score(p_cats[name], y_test),
-        }
-    print_comparison(results)
-
-    plt = pyplot(args.no_show)
-    figure = plot_comparison(plt, results, p_cats, x_test, y_test, output_dir / f"{LESSON}.png")
-    summary = {
-        "detectors": results,
-        "cat_class": CAT,
-        "threshold": THRESHOLD,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "params": params,
-        "train_images": len(x_train),
-        "test_images": len(x_test),
-        "test_cats": test_cats,
-        "quick": args.quick,
-        "data": str(source),
-        "figure": str(figure),
-    }
-    print(f"results: {write_json(output_dir / f'{LESSON}.json', summary)}")
-    show(plt, args.no_show)
-    return 0
-
-
-if __name__ == "__main__":
-    run_lesson(main)
+# %%
+summary = {
+    "detectors": results,
+    "cat_class": CAT,
+    "threshold": THRESHOLD,
+    "epochs": settings.epochs,
+    "batch_size": settings.batch_size,
+    "params": params,
+    "train_images": len(x_train),
+    "test_images": len(x_test),
+    "test_cats": test_cats,
+    "quick": settings.quick,
+    "data": str(source),
+    "figure": str(figure),
+}
+print(f"results: {write_json(output_dir / 'ker5n_negative_examples.json', summary)}")
+show_figures(settings.no_show)

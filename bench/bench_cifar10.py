@@ -1,9 +1,9 @@
 """Training speed of ker5's two recipes: the classic Keras example against the modern default.
 
-Both recipes train one of ker5's networks (ker5_cifar10_cnn.ARCHITECTURES) through ker5's own
-tf.data pipeline with augmentation, on the same images, in the same process. Their epochs are
-interleaved (classic, modern, classic, modern, ...) so that other work on the machine slows
-both alike; the table gives the median images/s and the range. It also gives images per
+Both recipes train one of ker5's networks (taken from the lesson with load_definitions) through
+ker5's own tf.data pipeline with augmentation, on the same images, in the same process. Their
+epochs are interleaved (classic, modern, classic, modern, ...) so that other work on the machine
+slows both alike; the table gives the median images/s and the range. It also gives images per
 CPU-second (the process's CPU time, all threads): that figure barely moves when other programs
 share the machine, so it is the fairer one on a busy computer.
 
@@ -22,12 +22,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import ker5_cifar10_cnn as ker5  # noqa: E402
 from common.cifar10 import add_data_flags, load_cifar10, resolve_data_dir  # noqa: E402
-from common.cli import positive_int  # noqa: E402
-from common.devices import choose_precision, cpu_has_bfloat16  # noqa: E402
-from common.errors import run_lesson  # noqa: E402
-from common.quiet_keras import keras, tf  # noqa: E402
+from common.keras_setup import (  # noqa: E402
+    choose_precision,
+    cpu_has_bfloat16,
+    import_tensorflow,
+    start_keras,
+    use_xla,
+)
+from common.lesson import load_definitions, positive_int, use_one_line_errors  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -53,7 +56,7 @@ def parse_args(argv=None):
     )
     parser.add_argument(
         "--arch",
-        choices=sorted(ker5.ARCHITECTURES),
+        choices=["code", "table"],
         default="code",
         help="which of ker5's networks both recipes train (default: code)",
     )
@@ -73,30 +76,42 @@ def load_images(args):
     return x[: args.images], y[: args.images], str(resolve_data_dir(args.data_dir))
 
 
-def prepare(recipe, precision, args, x, y):
+def prepare(ker5, recipe, precision, args, x, y):
     """A compiled model and its training dataset for one recipe, exactly as ker5 builds them."""
-    # The recipe's own epochs, batch size and learning rate, as ker5 --recipe RECIPE uses them.
-    settings = argparse.Namespace(recipe=recipe, arch=args.arch, **ker5.RECIPES[recipe])
+    own = ker5.RECIPES[recipe]  # the recipe's own epochs, batch size and learning rate
     policy = choose_precision(precision)
-    batch_size = settings.batch_size
-    model = ker5.build_model(settings)
-    ker5.compile_model(model, settings, len(x) // batch_size)
-    augmenter = ker5.make_augmenter(args.seed, recipe=recipe)  # each recipe's own
-    train, _ = ker5.make_datasets(x, y, x[:256], y[:256], batch_size, augmenter, args.seed)
+    batch_size = own["batch_size"]
+    steps_per_epoch = len(x) // batch_size
+    model = ker5.build_model(arch=args.arch, dropout=own["dropout"])
+    model.compile(  # as ker5's model cell compiles it
+        optimizer=ker5.make_optimizer(
+            recipe, lr=own["lr"], epochs=own["epochs"], steps_per_epoch=steps_per_epoch
+        ),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=use_xla(),
+    )
+    augmenter = ker5.make_augmenter(seed=args.seed, recipe=recipe)  # each recipe's own
+    train, _ = ker5.make_datasets(
+        x, y, x[:256], y[:256], batch_size=batch_size, augmenter=augmenter, seed=args.seed
+    )
     optimizer = type(model.optimizer).__name__
     row = {"recipe": recipe, "batch": batch_size, "optimizer": optimizer, "precision": policy}
-    return model, train, row, (len(x) // batch_size) * batch_size
+    return model, train, row, steps_per_epoch * batch_size
 
 
 def main(argv=None):
     """Time both recipes, interleaved, and print one table."""
+    use_one_line_errors()
     args = parse_args(argv)
+    keras = start_keras(args.verbose)
+    ker5 = load_definitions("ker5_cifar10_cnn.py")
     x, y, source = load_images(args)
     keras.utils.set_random_seed(args.seed)
     variants = [("classic", "float32"), ("modern", args.precision)]
     if args.try_bf16 and not cpu_has_bfloat16():
         variants.append(("modern", "bfloat16"))
-    runs = [prepare(recipe, precision, args, x, y) for recipe, precision in variants]
+    runs = [prepare(ker5, recipe, precision, args, x, y) for recipe, precision in variants]
     keras.config.set_dtype_policy("float32")
     for model, train, _, _ in runs:  # the first epoch compiles: not timed
         model.fit(train, epochs=1, verbose=0, shuffle=False)
@@ -108,10 +123,11 @@ def main(argv=None):
             speeds[i].append(images / (time.perf_counter() - start))
             cpu_speeds[i].append(images / (time.process_time() - cpu_start))
 
+    tf = import_tensorflow()
     print(f"data: {source}, {len(x)} images an epoch, {args.rounds} timed epochs each")
     print(
         f"machine: {platform.processor() or platform.machine()}, bfloat16 native on the CPU: "
-        f"{cpu_has_bfloat16()}, GPUs: {len(tf.config.list_physical_devices('GPU'))}"
+        f"{cpu_has_bfloat16()}, GPUs: {len(tf.config.list_physical_devices('GPU')) if tf else '?'}"
     )
     print()
     print(
@@ -131,4 +147,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    run_lesson(main)
+    sys.exit(main())

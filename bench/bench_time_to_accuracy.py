@@ -25,17 +25,24 @@ import sys
 import time
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import ker5_cifar10_cnn as ker5  # noqa: E402
-from common.cifar10 import add_data_flags  # noqa: E402
-from common.cli import positive_int  # noqa: E402
-from common.errors import run_lesson  # noqa: E402
-from common.figures import pyplot, save_figure  # noqa: E402
-from common.paths import OUTPUTS, prepare_output_dir, write_json  # noqa: E402
-from common.quiet_keras import keras, tf  # noqa: E402
+from common.cifar10 import add_data_flags, load_cifar10, resolve_data_dir  # noqa: E402
+from common.files import OUTPUTS, prepare_output_dir, save_figure, write_json  # noqa: E402
+from common.keras_setup import start_keras, stderr_silenced, use_xla  # noqa: E402
+from common.lesson import load_definitions, positive_int, use_one_line_errors  # noqa: E402
+
+keras = start_keras()
+try:
+    with stderr_silenced():
+        import tensorflow as tf  # tf.data, where TensorFlow is installed
+except ModuleNotFoundError:
+    tf = None  # a machine with only JAX or PyTorch: NumPy batches instead
+ker5 = load_definitions("ker5_cifar10_cnn.py")
+QUICK = {"train_images": 10_000, "test_images": 2_000}  # ker5's --quick subset
 
 
 def parse_args(argv=None):
@@ -120,7 +127,9 @@ class NumpyBatches(keras.utils.PyDataset):
 def make_datasets(x_train, y_train, x_val, y_val, batch_size, augmenter, seed):
     """ker5's tf.data pipelines, or NumPy batches where TensorFlow is not installed."""
     if tf is not None:
-        return ker5.make_datasets(x_train, y_train, x_val, y_val, batch_size, augmenter, seed)
+        return ker5.make_datasets(
+            x_train, y_train, x_val, y_val, batch_size=batch_size, augmenter=augmenter, seed=seed
+        )
     return NumpyBatches(x_train, y_train, batch_size, augmenter, seed), NumpyBatches(
         x_val, y_val, 256
     )
@@ -134,15 +143,20 @@ def train_until(recipe, epochs, minutes, data, seed, precision="float32", batch_
     (x_train, y_train), (x_val, y_val) = data
     own = ker5.RECIPES[recipe]
     batch_size = min(batch_size or own["batch_size"], len(x_train))
-    settings = argparse.Namespace(
-        recipe=recipe, arch="code", **{**own, "epochs": epochs, "batch_size": batch_size}
-    )
+    steps_per_epoch = len(x_train) // batch_size
     keras.utils.set_random_seed(seed)
     keras.config.set_dtype_policy("mixed_bfloat16" if precision == "bfloat16" else "float32")
-    model = ker5.build_model(settings)
-    ker5.compile_model(model, settings, len(x_train) // settings.batch_size)
-    augmenter = ker5.make_augmenter(seed, recipe=recipe)
-    train, val = make_datasets(x_train, y_train, x_val, y_val, settings.batch_size, augmenter, seed)
+    model = ker5.build_model(arch="code", dropout=own["dropout"])
+    model.compile(  # as ker5's model cell compiles it
+        optimizer=ker5.make_optimizer(
+            recipe, lr=own["lr"], epochs=epochs, steps_per_epoch=steps_per_epoch
+        ),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=use_xla(),
+    )
+    augmenter = ker5.make_augmenter(seed=seed, recipe=recipe)
+    train, val = make_datasets(x_train, y_train, x_val, y_val, batch_size, augmenter, seed)
     curve, seconds = [], []
     for epoch in range(epochs):
         start = time.perf_counter()
@@ -173,10 +187,15 @@ def where_it_runs():
 
 def main(argv=None):
     """Train the recipes, then print the minutes to each target and draw the curves."""
+    use_one_line_errors()
     args = parse_args(argv)
     out_dir = prepare_output_dir(args.output_dir)
-    split = argparse.Namespace(data_dir=args.data_dir, quick=args.quick, seed=args.seed)
-    train, val, (x_test, y_test), sizes = ker5.prepare_data(split)
+    (x_train, y_train), (x_test, y_test) = load_cifar10(args.data_dir)
+    train, val, (x_test, y_test) = ker5.take_data(
+        x_train, y_train, x_test, y_test, **(QUICK if args.quick else {}), seed=args.seed
+    )
+    source = str(resolve_data_dir(args.data_dir) or "keras.datasets.cifar10")
+    sizes = {"source": source, "train": len(train[0]), "val": len(val[0]), "test": len(x_test)}
     where = where_it_runs()
     print(where)
     epochs = {
@@ -242,7 +261,6 @@ def main(argv=None):
         elif modern:
             print(f"to {target:.0%}: the classic recipe did not get there within its minutes")
 
-    plt = pyplot(no_show=True)
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for recipe, curve in curves.items():
         ax.plot(*np.array(curve).T, "o-", label=f"{recipe} recipe")
@@ -264,4 +282,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    run_lesson(main)
+    sys.exit(main())

@@ -175,9 +175,10 @@ def lesson_settings(title, *, quick=False, keras=False, **settings):
 
 
 def _one_line_in_a_script(kind, error, traceback):
-    """sys.excepthook: a LessonError is one stderr line and exit code 2; Ctrl-C is 130."""
+    """sys.excepthook: a LessonError is one stderr line and exit code 2 (or its exit_code);
+    Ctrl-C is 130."""
     if issubclass(kind, LessonError):
-        code, line = 2, f"error: {error}"
+        code, line = getattr(error, "exit_code", 2), f"error: {error}"
     elif issubclass(kind, KeyboardInterrupt):
         code, line = 130, "interrupted"
     else:

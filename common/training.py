@@ -2,7 +2,8 @@
 parameter table of any Keras model.
 
 The lesson calls `start_or_resume` before `fit`, passes `safe_training_callbacks` to `fit`,
-and `finish` after it. Progress is kept in a folder per kind of run (models/NAME.resume):
+and `finish` after it; a loss that became NaN ends the lesson with `TrainingDiverged`.
+Progress is kept in a folder per kind of run (models/NAME.resume):
 - settings.json: the run's settings and a fingerprint of the model's architecture, so a rerun
   resumes only the very same run, and a changed model starts fresh;
 - backup/: Keras' BackupAndRestore (weights, optimizer state, epoch number);
@@ -18,9 +19,17 @@ import time
 from pathlib import Path
 
 import keras
+import matplotlib.pyplot as plt
 import numpy as np
 
-from common.files import atomic_write, save_figure, write_json
+from common.files import atomic_write, write_json
+from common.lesson import LessonError
+
+
+class TrainingDiverged(LessonError):
+    """The loss became NaN: one `error:` line, and exit code 1 (the input was fine)."""
+
+    exit_code = 1
 
 
 def architecture_fingerprint(model):
@@ -62,14 +71,22 @@ def start_or_resume(state_dir, settings, fingerprint):
     return 0, {}
 
 
-def float32_copy(build):
-    """Build a float32 twin of the model (whatever the dtype policy): what we save."""
-    policy = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("float32")
-    try:
-        return build()
-    finally:
-        keras.config.set_dtype_policy(policy)
+def float32_copy(model):
+    """A float32 twin of the model, whatever its dtype policy, and not compiled: what we save,
+    since float32 runs on any CPU. It has the model's layers; set_weights fills it."""
+
+    def in_float32(node):  # every layer's config, also in nested models, with dtype float32
+        if isinstance(node, list):
+            return [in_float32(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        node = {key: in_float32(value) for key, value in node.items()}
+        config = node.get("config")
+        if "class_name" in node and isinstance(config, dict) and "dtype" in config:
+            config["dtype"] = "float32"
+        return node
+
+    return type(model).from_config(in_float32(model.get_config()))
 
 
 def save_model_files(model, paths):
@@ -155,7 +172,7 @@ def write_history_csv(history, path):
     return atomic_write(path, write)
 
 
-def plot_augmented_views(plt, augmenter, x_train, y_train, class_names, path, views=5):
+def plot_augmented_views(augmenter, x_train, y_train, class_names, views=5):
     """Each row one training image, then what the network sees of it in `views` epochs."""
     images = x_train[:4].astype("float32") / 255.0
     fig, axes = plt.subplots(4, views + 1, figsize=(1.25 * (views + 1), 5.4), squeeze=False)
@@ -173,10 +190,10 @@ def plot_augmented_views(plt, augmenter, x_train, y_train, class_names, path, vi
     else:
         what = ", ".join(type(layer).__name__ for layer in augmenter.layers)
     fig.suptitle(f"What the network sees: {what}", fontsize=10)
-    return save_figure(fig, path)
+    return fig
 
 
-def plot_curves(plt, history, path, note=""):
+def plot_curves(history, note=""):
     """Loss and accuracy per epoch, training against validation; the gap is overfitting."""
     epochs = np.arange(1, len(history["loss"]) + 1)
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
@@ -193,10 +210,10 @@ def plot_curves(plt, history, path, note=""):
     ax_loss.set_title("validation loss rising while training loss falls = overfitting")
     if note:
         fig.text(0.5, -0.07, note, ha="center", fontsize=8)
-    return save_figure(fig, path)
+    return fig
 
 
-def plot_confusion(plt, confusion, class_names, path):
+def plot_confusion(confusion, class_names):
     """Rows: the true class; columns: the predicted class."""
     n = len(class_names)
     fig, ax = plt.subplots(figsize=(7.5, 6.5))
@@ -211,10 +228,10 @@ def plot_confusion(plt, confusion, class_names, path):
             colour = "white" if confusion[i, j] > top / 2 else "black"
             ax.text(j, i, confusion[i, j], ha="center", va="center", fontsize=7, color=colour)
     ax.set_title("confusion matrix on the test images")
-    return save_figure(fig, path)
+    return fig
 
 
-def plot_test_predictions(plt, x_test, y_test, predicted, class_names, path):
+def plot_test_predictions(x_test, y_test, predicted, class_names):
     """24 test images with the true and the predicted class; mistakes in red."""
     fig, axes = plt.subplots(4, 6, figsize=(9, 7.6))
     fig.subplots_adjust(hspace=0.55)
@@ -230,7 +247,7 @@ def plot_test_predictions(plt, x_test, y_test, predicted, class_names, path):
             color="green" if right else "red",
         )
     fig.suptitle("test images: true class → predicted (red = wrong)")
-    return save_figure(fig, path)
+    return fig
 
 
 def _term(*factors):

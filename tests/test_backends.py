@@ -147,14 +147,21 @@ def test_export_on_jax_says_it_needs_tensorflow(tmp_path, tiny_data, models_of_b
     assert read_json(tmp_path / "ker6_predict.json")["exported"] is None
 
 
-# Run a script with `import tensorflow` failing, as on a GPU machine that has only JAX.
+# Run a script with `import tensorflow` failing, as on a GPU machine that has only JAX. The
+# finder answers for tensorflow (so the real one is never found) and its loader refuses.
 WITHOUT_TENSORFLOW = """
-import runpy, sys
+import importlib.machinery, runpy, sys
 
 class NoTensorFlow:
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] == "tensorflow":
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+            return importlib.machinery.ModuleSpec(name, self)
+
+    def create_module(self, spec):
+        raise ModuleNotFoundError(f"No module named {spec.name!r}", name=spec.name)
+
+    def exec_module(self, module):
+        pass
 
 sys.meta_path.insert(0, NoTensorFlow())
 script, sys.argv = sys.argv[1], sys.argv[1:]

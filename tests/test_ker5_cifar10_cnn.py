@@ -9,12 +9,13 @@ import signal
 import numpy as np
 import pytest
 from cifar_data import make_cifar_folder
-from conftest import assert_clean_error, read_json, run_script
+from conftest import assert_clean_error, execute_notebook, read_json, run_script
 
 from common.cifar10 import CLASS_NAMES, load_cifar10
-from common.errors import LessonError
+from common.lesson import LessonError, load_definitions
 
 SCRIPT = "ker5_cifar10_cnn.py"
+CRASH = "tests/crash_after_epoch.py"  # runs the lesson, killed after epoch N (a crash)
 # The code slide's network: (label, formula, count), worked out by hand from the slide's code.
 EXPECTED_CODE = [
     ("Conv2D(32)", "3·3·3·32 + 32", 896),
@@ -36,6 +37,22 @@ SLIDE = [
     ("10 x 512 + 10", 5_130),
 ]
 TINY = ["--quick", "--no-show", "--batch-size", "32"]
+CONVS = 896 + 9_248 + 18_496 + 36_928  # the code slide's four convolutions
+DENSE = "x = layers.Dense(512)(x)"
+
+
+@pytest.fixture(scope="module")
+def keras():
+    """Keras, started quietly as the lessons start it."""
+    from common.keras_setup import start_keras
+
+    return start_keras()
+
+
+@pytest.fixture(scope="module")
+def ker5(keras):
+    """The lesson's functions and constants, with none of its steps run."""
+    return load_definitions(SCRIPT)
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +71,7 @@ def history_rows(path):
 # --- The parameter counts ---
 
 
-def test_code_network_is_the_code_slide_layer_for_layer():
-    import ker5_cifar10_cnn as ker5
-
+def test_code_network_is_the_code_slide_layer_for_layer(ker5):
     model = ker5.code_network()
     rows = ker5.parameter_table(model)
     assert [(r["label"], r["formula"], r["count"]) for r in rows] == EXPECTED_CODE
@@ -70,9 +85,7 @@ def test_code_network_is_the_code_slide_layer_for_layer():
     assert [r["slide"] for r in rows] == [line for line, _ in SLIDE[:4]] + [None, SLIDE[-1][0]]
 
 
-def test_table_network_agrees_with_every_line_of_the_architektura_slide():
-    import ker5_cifar10_cnn as ker5
-
+def test_table_network_agrees_with_every_line_of_the_architektura_slide(ker5):
     model = ker5.table_network()
     rows = ker5.parameter_table(model)
     assert [(r["slide"], r["count"]) for r in rows] == SLIDE
@@ -184,13 +197,10 @@ def test_the_data_folder_is_used_without_a_flag(tiny_data, monkeypatch, tmp_path
     assert cifar10.resolve_data_dir(None) == tmp_path / "env"  # and so does CIFAR10_DIR
 
 
-def test_offline_without_data_says_how_to_get_it(monkeypatch, tmp_path):
+def test_offline_without_data_says_how_to_get_it(monkeypatch, tmp_path, keras):
     import common.cifar10 as cifar10
 
     monkeypatch.setattr(cifar10, "LOCAL_FOLDER", tmp_path / "no-data-here")
-    from common.tf_quiet import import_keras
-
-    _, keras = import_keras()
 
     def no_network():
         raise Exception("URL fetch failure on https://www.cs.toronto.edu/: None -- no network")
@@ -220,9 +230,7 @@ def test_lesson_bad_inputs_fail_fast_with_one_line(tmp_path, unwritable_dir, tin
     assert "--no-augment" in result.stderr
 
 
-def test_augmentation_shifts_and_mirrors_and_turns_only_when_asked():
-    import ker5_cifar10_cnn as ker5
-
+def test_augmentation_shifts_and_mirrors_and_turns_only_when_asked(ker5):
     plain = ker5.make_augmenter(seed=0)
     assert [type(layer).__name__ for layer in plain.layers] == ["RandomFlip", "RandomTranslation"]
     turned = ker5.make_augmenter(seed=0, rotate=9)
@@ -234,7 +242,7 @@ def test_augmentation_shifts_and_mirrors_and_turns_only_when_asked():
 # --- Training ---
 
 
-def test_quick_run_learns_and_saves_both_model_files(tmp_path, tiny_data):
+def test_quick_run_learns_and_saves_both_model_files(tmp_path, tiny_data, keras):
     out, models = tmp_path / "out", tmp_path / "models"
     args = ["--data-dir", tiny_data, "--epochs", "3", "--output-dir", out, "--model-dir", models]
     result = run_script(SCRIPT, *TINY, *args)
@@ -252,9 +260,6 @@ def test_quick_run_learns_and_saves_both_model_files(tmp_path, tiny_data):
     for name in ("augmentation", "curves", "confusion", "predictions"):
         assert (out / f"ker5_cifar10_cnn_{name}.png").stat().st_size > 1000
     # Both files hold the same best model, and it loads as plain float32.
-    from common.tf_quiet import import_keras
-
-    _, keras = import_keras()
     paths = [models / "cifar10_cnn_quick.keras", models / "cifar10_cnn_quick.h5"]  # --quick's
     assert report["model_paths"] == [str(p) for p in paths]
     loaded = [keras.models.load_model(p) for p in paths]
@@ -272,7 +277,7 @@ def test_a_killed_run_resumes_from_the_last_finished_epoch(tmp_path, tiny_data):
     out, models = tmp_path / "out", tmp_path / "models"
     args = [*TINY, "--data-dir", tiny_data, "--epochs", "3", "--output-dir", out]
     args += ["--model-dir", models]
-    crashed = run_script(SCRIPT, *args, env={"KER5_KILL_AFTER_EPOCH": "2"})
+    crashed = run_script(CRASH, 2, SCRIPT, *args)
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-3000:]
     assert "Epoch 2/3" in crashed.stdout and "Epoch 3/3" not in crashed.stdout
     assert (models / "cifar10_cnn_quick.resume" / "backup").is_dir()
@@ -289,7 +294,7 @@ def test_a_killed_run_resumes_from_the_last_finished_epoch(tmp_path, tiny_data):
 
 
 def test_resume_only_with_the_same_settings_and_the_same_model(tmp_path, capsys):
-    from common.safe_training import start_or_resume
+    from common.training import start_or_resume
 
     state = tmp_path / "cifar10_cnn.resume"
     settings = {"recipe": "modern", "epochs": 3}
@@ -312,28 +317,23 @@ def test_resume_only_with_the_same_settings_and_the_same_model(tmp_path, capsys)
     assert "belonged to a different model" in capsys.readouterr().out
 
 
-def test_the_fingerprint_changes_with_the_architecture_only():
-    import ker5_cifar10_cnn as ker5
-    from common.safe_training import architecture_fingerprint
+def test_the_fingerprint_changes_with_the_architecture_only(ker5):
+    from common.training import architecture_fingerprint
 
     code = architecture_fingerprint(ker5.code_network())
     assert code == architecture_fingerprint(ker5.code_network())  # same layers: same print
     assert code != architecture_fingerprint(ker5.table_network())
 
 
-def test_each_kind_of_run_has_its_own_model_files():
-    import ker5_cifar10_cnn as ker5
-
-    def name(*flags):
-        return ker5.model_name(ker5.parse_args(list(flags)))
-
+def test_each_kind_of_run_has_its_own_model_files(ker5):
+    name = ker5.model_name
     assert name() == "cifar10_cnn"  # the full default run: the files the seminar names
-    assert name("--epochs", "5", "--lr", "3e-3") == "cifar10_cnn"  # a retrain replaces it
-    assert name("--quick") == "cifar10_cnn_quick"  # the class demo keeps its hands off it
-    assert name("--no-augment") == "cifar10_cnn_no_augment"
-    assert name("--recipe", "classic", "--quick") == "cifar10_cnn_classic_quick"
-    assert name("--rotate", "7.5") == "cifar10_cnn_rotate7.5"
-    assert name("--arch", "table", "--quick") == "cifar10_cnn_table_quick"
+    assert name(quick=True) == "cifar10_cnn_quick"  # the class demo keeps its hands off it
+    assert name(no_augment=True) == "cifar10_cnn_no_augment"
+    assert name(recipe="classic", quick=True) == "cifar10_cnn_classic_quick"
+    assert name(rotate=7.5) == "cifar10_cnn_rotate7.5"
+    assert name(arch="table", quick=True) == "cifar10_cnn_table_quick"
+    # --epochs, --lr and --seed are not in the name: a retrain replaces the model.
 
 
 def test_a_diverging_run_stops_keeps_the_good_model_and_exits_1(tmp_path, tiny_data):
@@ -344,7 +344,9 @@ def test_a_diverging_run_stops_keeps_the_good_model_and_exits_1(tmp_path, tiny_d
     args = [*TINY, "--data-dir", tiny_data, "--epochs", "2", "--lr", "1e5"]
     result = run_script(SCRIPT, *args, "--output-dir", tmp_path, "--model-dir", models)
     assert result.returncode == 1, result.stderr[-3000:]
-    assert "training diverged at epoch 1; try a smaller --lr" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert "error: training diverged at epoch 1; try a smaller --lr" in result.stderr
+    assert "(no model was saved)" in result.stderr
     assert "Epoch 2/2" not in result.stdout  # it stopped at once
     assert good.read_bytes() == b"the student's good model from yesterday"
     assert not (models / "cifar10_cnn_quick.h5").exists()
@@ -363,3 +365,29 @@ def test_distribute_trains_on_two_logical_cpus(tmp_path, tiny_data):
 def test_class_names_are_the_official_order():
     assert CLASS_NAMES[:4] == ("airplane", "automobile", "bird", "cat")
     assert CLASS_NAMES[-1] == "truck" and len(CLASS_NAMES) == 10
+
+
+# --- In a notebook: the model's cell edited in class, and run again without reloading ---
+
+
+def test_an_edited_network_reruns_in_the_notebook_without_reloading_the_data(
+    tmp_path, tiny_data, keras
+):
+    models = tmp_path / "models"
+    flags = [*TINY, "--epochs", "1", "--data-dir", tiny_data, "--model-dir", models]
+    notebook = execute_notebook(
+        SCRIPT, *flags, "--output-dir", tmp_path, edit=(DENSE, "x = layers.Dense(256)(x)")
+    )
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    data = next(cell for cell in code if "load_cifar10(" in cell.source)
+    build = next(cell for cell in code if "model.compile(" in cell.source)
+    assert data.execution_count <= len(code)  # ran once, in the first pass
+    assert build.execution_count > len(code)  # ran again, after the edit
+    edited = CONVS + 2304 * 256 + 256 + 256 * 10 + 10
+    report = read_json(tmp_path / "ker5_cifar10_cnn.json")
+    assert report["params"] == edited and report["epochs"] == 1
+    assert report["resumed_at_epoch"] is None
+    # The saved file is the edited network, not the one built before the edit.
+    saved = keras.models.load_model(models / "cifar10_cnn_quick.keras")
+    assert saved.count_params() == edited
+    assert not (models / "cifar10_cnn_quick.resume").exists()

@@ -3,16 +3,31 @@
 import numpy as np
 import pytest
 from cifar_data import make_cifar_folder
-from conftest import assert_clean_error, read_json, run_edited_copy, run_script
+from conftest import (
+    assert_clean_error,
+    execute_notebook,
+    read_json,
+    run_edited_copy,
+    run_in_process,
+    run_script,
+)
 
-import ker5n_negative_examples as ker5n
 from common.cifar10 import CLASS_NAMES
-from common.errors import LessonError
+from common.lesson import LessonError, load_definitions
 
 SCRIPT = "ker5n_negative_examples.py"
 ONLY, WITH = "cats only", "cats and non-cats"
 # 100 cats and 900 non-cats of easy colours: 1 epoch already separates them, so 3 leave a margin.
 FAST = ["--quick", "--no-show", "--epochs", "3", "--batch-size", "32"]
+
+
+@pytest.fixture(scope="module")
+def ker5n():
+    """The lesson's functions and constants, with none of its steps run."""
+    from common.keras_setup import start_keras
+
+    start_keras()
+    return load_definitions(SCRIPT)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +49,7 @@ def lesson_run(easy_data, tmp_path_factory):
 # --- Known answers on inputs small enough to check by hand ---
 
 
-def test_balanced_class_weight_gives_each_label_the_same_total_weight():
+def test_balanced_class_weight_gives_each_label_the_same_total_weight(ker5n):
     labels = np.array([1, 0, 0, 0, 0, 0, 0, 0, 0, 0], dtype="float32")  # 1 cat, 9 non-cats
     weights = ker5n.balanced_class_weight(labels)
     assert weights == pytest.approx({0: 10 / 18, 1: 5.0})
@@ -42,7 +57,7 @@ def test_balanced_class_weight_gives_each_label_the_same_total_weight():
     assert ker5n.balanced_class_weight(np.ones(4, "float32")) == {1: 1.0}  # cats only: no change
 
 
-def test_detector_data_keeps_cats_and_the_chosen_negatives():
+def test_detector_data_keeps_cats_and_the_chosen_negatives(ker5n):
     cat, dog, frog = (CLASS_NAMES.index(n) for n in ("cat", "dog", "frog"))
     y_train = np.array([cat, frog, dog, cat, dog])
     x_train = np.full((5, 32, 32, 3), 255, dtype=np.uint8)
@@ -55,7 +70,7 @@ def test_detector_data_keeps_cats_and_the_chosen_negatives():
     assert labels.tolist() == [1, 0, 0, 1, 0]
 
 
-def test_score_counts_cats_found_and_non_cats_rejected():
+def test_score_counts_cats_found_and_non_cats_rejected(ker5n):
     cat, plane, car = (CLASS_NAMES.index(n) for n in ("cat", "airplane", "automobile"))
     y_test = np.array([cat, cat, plane, car, car])
     p_cat = np.array([0.9, 0.2, 0.5, 0.1, 0.7])  # 0.5 is at the threshold: a "cat" verdict
@@ -67,7 +82,22 @@ def test_score_counts_cats_found_and_non_cats_rejected():
     )
 
 
-def test_the_detectors_differ_only_in_their_training_images():
+def test_the_test_subset_is_a_random_sample_in_file_order(ker5n):
+    # A test file sorted by class (as some copies are): its first images are all airplanes.
+    y_test = np.repeat(np.arange(10), 100)
+    x_test = np.arange(1000).reshape(-1, 1)  # each image's index in the file
+    x_train, y_train = np.zeros((50, 1)), np.arange(50) % 10
+    (x, _), (x_sub, y_sub) = ker5n.take_subset(
+        x_train, y_train, x_test, y_test, train_images=20, test_images=200, seed=0
+    )
+    assert len(x) == 20 and len(x_sub) == 200
+    assert len(set(y_sub.tolist())) == 10  # every class, not only the first two
+    assert np.all(np.diff(x_sub[:, 0]) > 0)  # in file order, each image once
+    (x, _), (x_all, _) = ker5n.take_subset(x_train, y_train, x_test, y_test)
+    assert len(x) == 50 and len(x_all) == 1000  # None: all of them
+
+
+def test_the_detectors_differ_only_in_their_training_images(ker5n):
     first, second = ker5n.build_model(), ker5n.build_model()
     assert first.count_params() == second.count_params()
     assert first.output_shape == (None, 1)
@@ -99,7 +129,7 @@ def test_with_negatives_the_detector_rejects_clearly_more_non_cats(lesson_run):
     assert 900 * weights["0"] == pytest.approx(100 * weights["1"])
 
 
-def test_the_run_prints_the_comparison_and_saves_figure_and_json(lesson_run):
+def test_the_run_prints_the_comparison_and_saves_figure_and_json(lesson_run, ker5n):
     result, data, out = lesson_run
     assert "Traceback" not in result.stderr
     assert "cats found" in result.stdout and "non-cats rejected" in result.stdout
@@ -132,7 +162,7 @@ def test_a_third_detector_appears_in_the_table_json_and_figure(tmp_path, easy_da
     assert (out / "ker5n_negative_examples.png").stat().st_size > 10_000
 
 
-def test_a_changed_model_reports_its_own_parameter_count(tmp_path, easy_data):
+def test_a_changed_model_reports_its_own_parameter_count(tmp_path, easy_data, ker5n):
     dense = '            layers.Dense(64, activation="relu"),  # (batch, 64)\n'
     edit = (dense, dense + '            layers.Dense(32, activation="relu"),\n')
     out = tmp_path / "out"
@@ -147,6 +177,23 @@ def test_a_changed_model_reports_its_own_parameter_count(tmp_path, easy_data):
     assert f"{expected:,} parameters" in result.stdout
 
 
+def test_a_third_detector_added_in_the_notebook_trains_without_reloading_the_data(
+    tmp_path, easy_data
+):
+    edit = ('    "cats only": [],\n', '    "cats only": [],\n    "cats and dogs": ["dog"],\n')
+    notebook = execute_notebook(
+        SCRIPT, *FAST, "--data-dir", easy_data, "--output-dir", tmp_path, edit=edit
+    )
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    data = next(cell for cell in code if "load_cifar10(" in cell.source)
+    training = next(cell for cell in code if "model.fit(" in cell.source)
+    assert data.execution_count <= len(code)  # ran once, in the first pass
+    assert training.execution_count > len(code)  # ran again, after the edit
+    data = read_json(tmp_path / "ker5n_negative_examples.json")
+    assert list(data["detectors"]) == [ONLY, "cats and dogs", WITH]
+    assert data["detectors"]["cats and dogs"]["train_noncats"] == 100
+
+
 # --- Errors a student can act on ---
 
 
@@ -159,13 +206,18 @@ def test_bad_inputs_give_one_clear_line(tmp_path, easy_data, unwritable_dir):
     assert_clean_error(run_script(SCRIPT, "--epochs", "0", "--no-show"))
 
 
-def test_offline_without_data_says_how_to_get_it(monkeypatch, tmp_path):
+def test_offline_without_data_says_how_to_get_it(monkeypatch, tmp_path, ker5n):
+    import keras
+
+    import common.cifar10 as cifar10
+
     def no_network():
         raise Exception("URL fetch failure on https://www.cs.toronto.edu/: None -- no network")
 
     monkeypatch.delenv("CIFAR10_DIR", raising=False)
-    monkeypatch.setattr(ker5n.keras.datasets.cifar10, "load_data", no_network)
+    monkeypatch.setattr(cifar10, "LOCAL_FOLDER", tmp_path / "no-data-here")
+    monkeypatch.setattr(keras.datasets.cifar10, "load_data", no_network)
     with pytest.raises(LessonError) as caught:
-        ker5n.main(["--no-show", "--output-dir", str(tmp_path)])
+        run_in_process(SCRIPT, "--no-show", "--output-dir", tmp_path)
     text = str(caught.value)
     assert "could not download" in text and "--data-dir" in text and "\n" not in text

@@ -244,13 +244,18 @@ def tiny_data(tmp_path_factory):
     return make_cifar_folder(folder, n_train=200, n_test=100, n_batches=2)
 
 
-def run_ker5(tmp_path, tiny_data, edits, *extra, env=None, epochs="1"):
+def ker5_flags(tmp_path, tiny_data, epochs="1"):
+    """Lesson 5's flags for a quick run on the tiny data, writing into tmp_path."""
+    flags = ["--quick", "--no-show", "--batch-size", "32", "--epochs", epochs]
+    flags += ["--data-dir", tiny_data, "--output-dir", tmp_path / "out"]
+    return [*flags, "--model-dir", tmp_path / "models"]
+
+
+def run_ker5(tmp_path, tiny_data, edits, *extra, epochs="1"):
     """Run an edited copy of lesson 5 on the tiny data; return (result, its JSON or None)."""
-    out, models = tmp_path / "out", tmp_path / "models"
-    args = ["--quick", "--no-show", "--batch-size", "32", "--epochs", epochs]
-    args += ["--data-dir", tiny_data, "--output-dir", out, "--model-dir", models, *extra]
-    result, _ = run_edited_copy(tmp_path, CIFAR_LESSON, edits, *args, env=env)
-    report = out / "ker5_cifar10_cnn.json"
+    args = [*ker5_flags(tmp_path, tiny_data, epochs), *extra]
+    result, _ = run_edited_copy(tmp_path, CIFAR_LESSON, edits, *args)
+    report = tmp_path / "out" / "ker5_cifar10_cnn.json"
     return result, read_json(report) if report.exists() else None
 
 
@@ -301,7 +306,11 @@ def test_ker5_separable_conv2d_in_place_of_a_conv2d(tmp_path, tiny_data):
 
 
 def test_ker5_a_changed_model_after_a_killed_run_starts_fresh(tmp_path, tiny_data):
-    killed, _ = run_ker5(tmp_path, tiny_data, [], env={"KER5_KILL_AFTER_EPOCH": "1"}, epochs="2")
+    from conftest import run_script
+
+    # The unchanged lesson, killed after its first epoch of two, as a crash would end it.
+    flags = ker5_flags(tmp_path, tiny_data, epochs="2")
+    killed = run_script("tests/crash_after_epoch.py", 1, CIFAR_LESSON, *flags)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     assert (tmp_path / "models" / "cifar10_cnn_quick.resume" / "backup").is_dir()
 

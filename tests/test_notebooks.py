@@ -12,6 +12,7 @@ from conftest import ROOT, cell_outputs, execute_notebook, read_json, run_script
 LESSONS = sorted(path.name for path in ROOT.glob("ker[0-9]*_*.py"))
 ONE_CALL_LESSONS = {"ker1_sobel_opencv.py", "ker2_sobel_keras.py"}  # input, call, result
 FLAGS = {  # what each lesson needs beyond --quick to run offline on the tiny data
+    "ker5_cifar10_cnn.py": ["--model-dir", "{tmp}"],  # not the student's models/
     "ker6_predict.py": ["--model", "{model}"],
     "ker7_pretrained.py": ["--offline", "--weights", "none"],
 }
@@ -46,7 +47,7 @@ def test_lesson_runs_as_a_notebook_with_its_output_under_each_step(
     lesson, tiny_data, request, tmp_path
 ):
     model = request.getfixturevalue("tiny_model") if lesson == "ker6_predict.py" else None
-    flags = [flag.format(model=model) for flag in FLAGS.get(lesson, [])]
+    flags = [flag.format(model=model, tmp=tmp_path) for flag in FLAGS.get(lesson, [])]
     notebook = execute_notebook(
         lesson,
         *("--quick", "--output-dir", tmp_path, *flags),
