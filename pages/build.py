@@ -155,8 +155,12 @@ def main():
         runs[lesson] = {"status": status, "seconds": seconds, "thumbnail": bool(figure)}
     write_index(table, runs)
     (BUILD / "runs.json").write_text(json.dumps(runs, indent=2))
+    # MyST-NB keeps its files in jupyter_execute/ beside the output folder: build under
+    # site-build/, then move the finished site into place.
     sphinx = [sys.executable, "-m", "sphinx", "-q", "-b", "html", "-c", ROOT / "pages"]
-    subprocess.run([*map(str, sphinx), str(BUILD / "src"), str(SITE)], check=True)
+    subprocess.run([*map(str, sphinx), BUILD / "src", BUILD / "html"], check=True)
+    shutil.rmtree(SITE, ignore_errors=True)
+    shutil.move(BUILD / "html", SITE)
     print(f"site: {SITE / 'index.html'}")
 
 
