@@ -25,9 +25,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from common.cli import positive_int  # noqa: E402
-from common.runtime_timing import median_ms  # noqa: E402
+from timing import median_ms  # noqa: E402
+
+from common.lesson import load_definitions, positive_int  # noqa: E402
 
 BACKENDS = ("tensorflow", "jax")
 
@@ -46,18 +48,28 @@ def parse_args(argv=None):
 
 def worker(args):
     """In a process of one backend: ker5's training speed and one-image latency, as JSON."""
-    import ker5_cifar10_cnn as ker5
-    from common.quiet_keras import keras
+    from common.keras_setup import start_keras, use_xla
 
+    keras = start_keras()
+    ker5 = load_definitions("ker5_cifar10_cnn")
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (args.images, 32, 32, 3), dtype=np.uint8)
     y = rng.integers(0, 10, args.images)
-    recipe = argparse.Namespace(recipe="modern", arch="code", **ker5.RECIPES["modern"])
-    batch_size = recipe.batch_size
-    model = ker5.build_model(recipe)
-    ker5.compile_model(model, recipe, len(x) // batch_size)
-    train, _ = ker5.make_datasets(x, y, x[:256], y[:256], batch_size, ker5.make_augmenter(0), 0)
+    recipe = ker5.RECIPES["modern"]
+    batch_size = recipe["batch_size"]
+    model = ker5.build_model(arch="code", dropout=recipe["dropout"])
+    model.compile(  # as ker5's model cell compiles it
+        optimizer=ker5.make_optimizer(
+            "modern", lr=recipe["lr"], epochs=1, steps_per_epoch=len(x) // batch_size
+        ),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        jit_compile=use_xla(),
+    )
+    train, _ = ker5.make_datasets(
+        x, y, x[:256], y[:256], batch_size=batch_size, augmenter=ker5.make_augmenter(seed=0)
+    )
     model.fit(train, epochs=1, verbose=0)  # compiles
     speeds = []
     for _ in range(args.rounds):
