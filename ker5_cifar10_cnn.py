@@ -19,7 +19,7 @@
 # The slide's diagram has a training phase and a testing phase. In the code they are two
 # places: the weights change only inside `model.fit` (section "Train"); `predict` on the test
 # images, which the model never saw, only reads them (section "Evaluate"). Dropout is on in
-# the first and off in the second; lesson 4t shows that difference.
+# the first and off in the second; lesson 4v shows that difference.
 #
 # Augmentation (the slide's „pootáča a poposúva“: turns and shifts) makes new training images
 # from the old ones; without it the network overfits, and the curves show it.

@@ -70,6 +70,32 @@ def write_json(path, data):
 
 # --- Figures ---
 
+# One style for every lesson's figures: nothing smaller than 9 points, maths in mathtext.
+# A lesson applies it with plt.style.use(FIGURE_STYLE) in its setup cell.
+FIGURE_STYLE = {
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 9,
+    "legend.title_fontsize": 9,
+    "figure.titlesize": 12,
+    "axes.grid": False,
+    "image.interpolation": "nearest",  # pixels stay pixels
+}
+SMALLEST_FONT = 9  # points; the tests check every figure's text against it
+# Right and wrong: a mark as well as a colour, since red and green look alike to many.
+# The colours are Okabe and Ito's bluish green and vermillion, told apart by most readers.
+RIGHT = {"mark": "✓", "color": "#009E73"}
+WRONG = {"mark": "✗", "color": "#D55E00"}
+
+
+def verdict(right):
+    """The mark and colour for a right (True) or wrong (False) answer."""
+    return RIGHT if right else WRONG
+
+
 
 def can_show(no_show):
     """True when a window can open: a display exists and --no-show is absent (not in Jupyter,

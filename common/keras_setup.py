@@ -61,8 +61,10 @@ def import_tensorflow():
     """TensorFlow, or None where it is not installed (a JAX-only or PyTorch-only set-up)."""
     if importlib.util.find_spec("tensorflow") is None:
         return None
-    import tensorflow as tf
-
+    try:
+        import tensorflow as tf
+    except ImportError:  # a broken or partial install: the lessons run without it
+        return None
     return tf
 
 

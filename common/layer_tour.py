@@ -1,4 +1,4 @@
-"""The layer tour of lesson 4t: one layer run on a small tensor as one row (its call, shapes
+"""The layer tour of lesson 4v: one layer run on a small tensor as one row (its call, shapes
 and parameters), the slides' code run as written, and ten small images to run layers on.
 """
 

@@ -54,7 +54,7 @@ def flags_for(lesson, quick, data_dir):
     if lesson.startswith("ker6_"):
         models = sorted((BUILD / "models").glob("cifar10_cnn*.h5"), key=os.path.getmtime)
         flags += ["--model", models[-1] if models else BUILD / "models" / "cifar10_cnn.h5"]
-    if data_dir and lesson.split("_")[0] in ("ker4t", "ker5", "ker5n", "ker6"):
+    if data_dir and lesson.split("_")[0] in ("ker4v", "ker5", "ker5n", "ker6"):
         flags += ["--data-dir", data_dir]
     return flags
 

@@ -68,14 +68,14 @@ def test_ker3_gradient_checks_pass_on_jax():
     assert " passed" in result.stdout and " skipped" not in result.stdout
 
 
-def test_ker3t_and_ker4t_run_on_jax_with_the_same_parameter_counts(tmp_path):
+def test_ker3t_and_ker4v_run_on_jax_with_the_same_parameter_counts(tmp_path):
     ok(run_on("jax", "ker3t_training_pitfalls.py", "--quick", tmp_path=tmp_path / "3t"))
     pitfalls = read_json(tmp_path / "3t" / "ker3t_training_pitfalls.json")
     assert pitfalls["learning_rate"]["kernel"]["runs"]["too large"]["diverged"]
     counts = {}
     for backend in BACKENDS:
-        ok(run_on(backend, "ker4t_layers_and_tensors.py", tmp_path=tmp_path / backend))
-        layers = read_json(tmp_path / backend / "ker4t_layers_and_tensors.json")["layers"]
+        ok(run_on(backend, "ker4v_layers_and_tensors.py", tmp_path=tmp_path / backend))
+        layers = read_json(tmp_path / backend / "ker4v_layers_and_tensors.json")["layers"]
         counts[backend] = [(row["call"], row["params"]) for row in layers]
     assert counts["jax"] == counts["tensorflow"] and len(counts["jax"]) > 10
 

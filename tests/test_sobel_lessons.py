@@ -12,6 +12,38 @@ from synthetic import step_image, synthetic_image
 from common.lesson import load_definitions
 
 LESSONS = ["ker1_sobel_opencv.py", "ker2_sobel_keras.py"]
+MUTATIONS = [  # (lesson, text, replacement, what it breaks): tests/mutants.py applies each
+    (
+        "ker1_sobel_opencv.py",
+        "falling = edges & (response < 0)",
+        "falling = edges & (response > 0)",
+        "counts the rising edges as the ones the uint8 one-liner loses",
+    ),
+    (
+        "ker1_sobel_opencv.py",
+        "[[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=np.float32)  # the slide's",
+        "[[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]], dtype=np.float32)  # the slide's",
+        "Prewitt's kernel where the slide has Sobel's",
+    ),
+    (
+        "ker1_sobel_opencv.py",
+        "response = cv2.filter2D(image, cv2.CV_32F, kernel)",
+        "response = cv2.filter2D(image, cv2.CV_32F, kernel[:, ::-1])",
+        "a flipped kernel (a convolution): every edge's sign reversed",
+    ),
+    (
+        "ker2_sobel_keras.py",
+        "kernel = SOBEL_X  # any 3x3 kernel can go here",
+        "kernel = SOBEL_X.T  # any 3x3 kernel can go here",
+        "the Conv2D finds horizontal edges, not the vertical ones of lesson 1",
+    ),
+    (
+        "ker2_sobel_keras.py",
+        "set_weights([kernel.reshape(3, 3, 1, 1)])",
+        "set_weights([kernel[::-1, ::-1].reshape(3, 3, 1, 1)])",
+        "the kernel flipped, as a convolution would need: the signs turn",
+    ),
+]
 
 
 def opencv_sobel_x():

@@ -1,4 +1,4 @@
-"""ker4t: the image tensor's axes, every layer's shapes and parameter counts, train vs inference."""
+"""ker4v: the image tensor's axes, every layer's shapes and parameter counts, train vs inference."""
 
 import jupytext
 import numpy as np
@@ -8,7 +8,7 @@ from conftest import ROOT, assert_clean_error, execute_notebook, read_json, run_
 
 from common.lesson import load_definitions
 
-SCRIPT = "ker4t_layers_and_tensors.py"
+SCRIPT = "ker4v_layers_and_tensors.py"
 # Every layer family on the slides; each must appear in the JSON.
 FAMILIES = {
     "Dense",
@@ -57,18 +57,18 @@ SLIDE_SNIPPETS = {"Dropout()", "x = Add([x1,x2])", "Embeded()"}
 @pytest.fixture(scope="module")
 def lesson(tmp_path_factory):
     """Run the lesson once in quick mode, on the photo crops; return (result, json, out_dir)."""
-    out = tmp_path_factory.mktemp("ker4t")
+    out = tmp_path_factory.mktemp("ker4v")
     result = run_script(
         SCRIPT, "--quick", "--no-show", "--output-dir", out, env={"CIFAR10_DIR": ""}
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    return result, read_json(out / "ker4t_layers_and_tensors.json"), out
+    return result, read_json(out / "ker4v_layers_and_tensors.json"), out
 
 
 def test_figures_and_quiet_start(lesson):
     result, _, out = lesson
-    assert (out / "ker4t_tensor.png").stat().st_size > 10_000
-    assert (out / "ker4t_activations.png").stat().st_size > 10_000
+    assert (out / "ker4v_tensor.png").stat().st_size > 10_000
+    assert (out / "ker4v_activations.png").stat().st_size > 10_000
     assert "figure:" in result.stdout
     assert "cuda" not in result.stderr.lower() and "I0000" not in result.stderr
 
@@ -115,7 +115,7 @@ def markdown_cells():
 
 def test_first_cell_names_the_lesson_and_its_slides():
     first = markdown_cells()[0]
-    assert first.startswith("# Lesson 4t: ")
+    assert first.startswith("# Lesson 4v: ")
     for slide in ("Aké súčiastky Keras poskytuje?", "S akými typmi dát Keras pracuje?"):
         assert slide in first, slide
 
@@ -295,7 +295,7 @@ def test_each_layer_cell_shows_its_rows_and_a_rerun_replaces_them(tmp_path):
     assert "x.shape = (10, 32, 32, 3)" in printed(tensor)
     assert any("image/png" in o.get("data", {}) for o in tensor.outputs)  # drawn under it
 
-    rows = read_json(tmp_path / "ker4t_layers_and_tensors.json")["layers"]
+    rows = read_json(tmp_path / "ker4v_layers_and_tensors.json")["layers"]
     calls = [row["call"] for row in rows]
     assert len(calls) == len(set(calls)), calls  # nothing twice after the rerun
     assert "Conv2D(4, (5, 5))" in calls and "Conv2D(2, (3, 3))" not in calls

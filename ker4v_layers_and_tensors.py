@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Lesson 4t: Keras' building blocks, the image tensor and the layers that take it in
+# # Lesson 4v: Keras' building blocks, the image tensor and the layers that take it in
 #
 # **Slides:** „Aké súčiastky Keras poskytuje?“ (what parts does Keras provide?),
 # „S akými typmi dát Keras pracuje?“ (what kinds of data does Keras work with?), and the
@@ -27,7 +27,7 @@
 # - the slides' own lines `Dropout()`, `x = Add([x1,x2])` and `Embeded()` run as written:
 #   Keras 3's error on one line, and the line that works.
 #
-# **Run it:** `python ker4t_layers_and_tensors.py` (the first ten CIFAR-10 test images
+# **Run it:** `python ker4v_layers_and_tensors.py` (the first ten CIFAR-10 test images
 # instead of the photo crops: `--data-dir path/to/cifar-10-batches-py`; all flags: `--help`),
 # or open this file as a notebook. Change a layer in its cell (a `Conv2D` with more filters, a
 # wider `LSTM`) and rerun from there: the rows, the formulas and the JSON follow.
@@ -41,7 +41,7 @@
 from common.lesson import lesson_settings, seed_value, setting
 
 settings = lesson_settings(
-    "Lesson 4t: Keras' building blocks, the image tensor and the layers that take it in",
+    "Lesson 4v: Keras' building blocks, the image tensor and the layers that take it in",
     keras=True,
     seed=setting(0, "random seed: the layers' first weights and the small inputs", type=seed_value),
     data_dir=setting(
@@ -151,7 +151,7 @@ tensor = {
     "names": names,
     "first_pixel_rgb": x[0, 0, 0].tolist(),
 }
-tensor_figure = save_figure(plot_tensor(x, names, source), output_dir / "ker4t_tensor.png")
+tensor_figure = save_figure(plot_tensor(x, names, source), output_dir / "ker4v_tensor.png")
 
 # %% [markdown]
 # ## The layers: what Keras provides
@@ -502,7 +502,7 @@ def plot_activations():
     return fig
 
 
-activations_figure = save_figure(plot_activations(), output_dir / "ker4t_activations.png")
+activations_figure = save_figure(plot_activations(), output_dir / "ker4v_activations.png")
 
 # %% [markdown]
 # ## The slides' code on Keras 3
@@ -526,7 +526,7 @@ slide_code = check_slide_code(SLIDE_CODE, {**vars(layers), "x1": x1, "x2": x2})
 # ## Save the numbers
 #
 # Every layer's row, the two phases, the locally connected check and the slides' code go
-# to `outputs/ker4t_layers_and_tensors.json`, so runs (and backends) can be compared.
+# to `outputs/ker4v_layers_and_tensors.json`, so runs (and backends) can be compared.
 
 # %%
 results = {
@@ -536,6 +536,6 @@ results = {
     "locally_connected": locally_connected,
     "slide_code": slide_code,
 }
-print(f"results: {write_json(output_dir / 'ker4t_layers_and_tensors.json', results)}")
+print(f"results: {write_json(output_dir / 'ker4v_layers_and_tensors.json', results)}")
 print("next: these layers build the CIFAR-10 network of ker5_cifar10_cnn.py")
 show_figures(settings.no_show)
