@@ -71,7 +71,8 @@ from keras import layers, ops
 
 from common.cifar10 import resolve_data_dir
 from common.files import prepare_output_dir, save_figure, show_figures, write_json
-from common.layer_tour import add_row, call_text, check_slide_code, ten_images
+from common.layer_tour import add_row, call_text, ten_images
+from common.lesson import check_slide_code
 
 INDENT = " " * 4  # details under a layer's row
 

@@ -96,7 +96,6 @@ def verdict(right):
     return RIGHT if right else WRONG
 
 
-
 def can_show(no_show):
     """True when a window can open: a display exists and --no-show is absent (not in Jupyter,
     which shows every figure under its cell)."""

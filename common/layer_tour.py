@@ -8,7 +8,7 @@ import numpy as np
 
 from common.cifar10 import CLASS_NAMES, load_cifar10
 from common.files import default_image_path, read_rgb
-from common.lesson import LessonError, first_line
+from common.lesson import LessonError
 from common.training import parameter_rows
 
 # The attributes that say how big a layer is, in the order the layer's call takes them.
@@ -103,37 +103,6 @@ def add_row(rows, layer, inputs, outputs, what="", training=None):
     rows.append(layer_row(layer, inputs, outputs, training))
     print_layer_row(rows[-1], what)
     return keras.ops.convert_to_numpy(outputs)
-
-
-def try_code(code, namespace):
-    """Run code as written in a copy of namespace; return the error it raises, or None."""
-    try:
-        exec(code, dict(namespace))  # the slide's text itself runs, not a copy of it
-    except Exception as error:  # whatever the line raises is what a student who copies it meets
-        return error
-    return None
-
-
-def check_slide_code(entries, namespace, indent=" " * 4):
-    """For each {"slide", "snippet", "fix"}: print the snippet, its error, and the fix; report."""
-    report = []
-    for entry in entries:
-        error = try_code(entry["snippet"], namespace)
-        fix_error = try_code(entry["fix"], namespace)
-        report.append(
-            {
-                **entry,
-                "error_type": type(error).__name__ if error else None,
-                "error": first_line(error) if error else None,
-                "fix_runs": fix_error is None,
-                "fix_error": first_line(fix_error) if fix_error else None,
-            }
-        )
-        said = f"{type(error).__name__}: {first_line(error)}" if error else "runs"
-        print(f'slide "{entry["slide"]}": {entry["snippet"]}')
-        print(f"{indent}Keras 3: {said}")
-        print(f"{indent}works  : {entry['fix']}" + ("" if fix_error is None else " (FAILS)"))
-    return report
 
 
 SIZE = 32  # CIFAR-10 size: small enough to print, big enough to see

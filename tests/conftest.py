@@ -140,18 +140,22 @@ def _env_var(name, value):
             os.environ[name] = old
 
 
-def execute_notebook(script, *flags, env=None, edit=None, timeout=900):
+def execute_notebook(script, *flags, env=None, edit=None, setup_code=None, timeout=900):
     """Convert the lesson with jupytext and run its cells in a Jupyter kernel, in order.
 
     flags reach the lesson through $LESSON_FLAGS, as a notebook has no command line.
     edit=(old, new): after the run, change the one cell that holds old, as an instructor
     does in class, and run that cell and the ones below it again in the same kernel.
+    setup_code runs first, in a cell of its own that is not the lesson's (a test's probe).
     Returns the executed notebook; a cell that fails raises nbclient's CellExecutionError.
     """
     import jupytext
+    import nbformat
     from nbclient import NotebookClient
 
     notebook = jupytext.read(ROOT / script)
+    if setup_code:
+        notebook.cells.insert(0, nbformat.v4.new_code_cell(setup_code))
     with contextlib.ExitStack() as stack:
         settings = {"LESSON_FLAGS": " ".join(map(str, flags)), "MPLBACKEND": None, **(env or {})}
         for name, value in settings.items():

@@ -5,9 +5,14 @@ its steps (no cell runs the whole lesson), and its figures must appear inline, u
 cells that draw them.
 """
 
+import json
+from pathlib import Path
+
 import pytest
 from cifar_data import make_cifar_folder
 from conftest import ROOT, cell_outputs, execute_notebook, read_json, run_script
+
+from common.files import SMALLEST_FONT
 
 LESSONS = sorted(path.name for path in ROOT.glob("ker[0-9]*_*.py"))
 ONE_CALL_LESSONS = {"ker1_sobel_opencv.py", "ker2_sobel_keras.py"}  # input, call, result
@@ -37,6 +42,22 @@ def tiny_model(tmp_path_factory, tiny_data):
     return next(models.glob("*.h5"))
 
 
+# Run in the kernel before the lesson: every figure the lesson saves is checked for text
+# smaller than the smallest font the figures allow, and logged with its smallest size.
+FIGURE_PROBE = """
+import json, matplotlib.figure, matplotlib.text
+_savefig = matplotlib.figure.Figure.savefig
+def _probe(self, *args, **kwargs):
+    self.canvas.draw()  # lay the text out as it will be saved
+    sizes = [t.get_fontsize() for t in self.findobj(matplotlib.text.Text)
+             if t.get_visible() and t.get_text().strip()]
+    with open({log!r}, "a") as log:
+        log.write(json.dumps(min(sizes, default=99)) + "\\n")
+    return _savefig(self, *args, **kwargs)
+matplotlib.figure.Figure.savefig = _probe
+"""
+
+
 def inline_images(outputs):
     """How many figures a cell drew inline (PNG images in its outputs)."""
     return sum("image/png" in output.get("data", {}) for output in outputs)
@@ -48,10 +69,12 @@ def test_lesson_runs_as_a_notebook_with_its_output_under_each_step(
 ):
     model = request.getfixturevalue("tiny_model") if lesson == "ker6_predict.py" else None
     flags = [flag.format(model=model, tmp=tmp_path) for flag in FLAGS.get(lesson, [])]
+    log = tmp_path / "figure-fonts.jsonl"
     notebook = execute_notebook(
         lesson,
         *("--quick", "--output-dir", tmp_path, *flags),
         env={"CIFAR10_DIR": tiny_data},
+        setup_code=FIGURE_PROBE.format(log=str(log)),
     )
     outputs = cell_outputs(notebook)
     printed = [i for i, cell in outputs if any(o.output_type == "stream" for o in cell)]
@@ -63,6 +86,18 @@ def test_lesson_runs_as_a_notebook_with_its_output_under_each_step(
     assert not errors
     stderr = [o.text for _, cell in outputs for o in cell if o.get("name") == "stderr"]
     assert not any("Traceback" in text for text in stderr)
+    # One style: every saved figure's file starts with the lesson's name, no text under 9 pt.
+    printed = "".join(o.get("text", "") for _, cell in outputs for o in cell)
+    saved = [
+        line.removeprefix("figure: ")
+        for line in printed.splitlines()
+        if line.startswith("figure: ")
+    ]
+    assert saved, "no figure saved"
+    stem = lesson.removesuffix(".py")
+    assert all(Path(path).name.startswith(stem) for path in saved), saved
+    smallest = [json.loads(line) for line in log.read_text().splitlines()]
+    assert min(smallest) >= SMALLEST_FONT, f"text of {min(smallest)} pt in a figure"
 
 
 def test_an_edited_model_cell_reruns_without_reloading_the_data(tmp_path):
