@@ -74,7 +74,7 @@ MUTATIONS = [  # (lesson, text, replacement, what it breaks): tests/mutants.py a
     ),
     (
         "ker4v_layers_and_tensors.py",
-        'ink = "black" if value > 150 else "white"',
+        'ink = "white" if value < 235 else "black"',
         'ink = "red"',
         "the numbers red on red: unreadable",
     ),
@@ -282,6 +282,8 @@ def test_tensor_figure_draws_each_channel_in_its_colour_and_readable_numbers():
     plot_tensor = load_definitions(SCRIPT).plot_tensor
     ramp = np.arange(32 * 32 * 3).reshape(32, 32, 3) % 256
     x = np.stack([ramp] * 10).astype(np.uint8)
+    corner = [[0, 60, 120, 150], [160, 180, 200, 220], [230, 234, 235, 236], [240, 245, 250, 255]]
+    x[0, :4, :4, 0] = corner  # the numbers drawn: dark to full red
     fig = plot_tensor(x, [f"image {i}" for i in range(10)], "a test source")
     try:
         axes = fig.axes
@@ -299,7 +301,7 @@ def test_tensor_figure_draws_each_channel_in_its_colour_and_readable_numbers():
             background = relative_luminance([value / 255, 0, 0])
             ink = relative_luminance(matplotlib.colors.to_rgb(text.get_color()))
             lighter, darker = max(background, ink), min(background, ink)
-            assert (lighter + 0.05) / (darker + 0.05) >= 3, (value, text.get_color())
+            assert (lighter + 0.05) / (darker + 0.05) >= 4.5, (value, text.get_color())
         assert "a test source" in fig._suptitle.get_text()
     finally:
         plt.close(fig)
