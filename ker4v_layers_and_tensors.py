@@ -1,6 +1,8 @@
 # %% [markdown]
 # # Lesson 4v: Keras' building blocks, the image tensor and the layers that take it in
 #
+# (4v: „vrstvy“, layers; after lesson 4u, as the slides go.)
+#
 # **Slides:** „Aké súčiastky Keras poskytuje?“ (what parts does Keras provide?),
 # „S akými typmi dát Keras pracuje?“ (what kinds of data does Keras work with?), and the
 # layer slides: Dense, Activation, Conv2D, MaxPooling2D, Flatten, Dropout, Add (Merge),
@@ -8,26 +10,33 @@
 #
 # Layers hand each other tensors: arrays with several axes, each axis of its own kind. Ten
 # colour images of 32×32 pixels are one tensor of shape (10, 32, 32, 3) = (batch, height,
-# width, channels). Then every layer family on the slide is built, called on a small
-# tensor, and described in one row: the call that built it, the input and output shapes, and
-# its parameters, counted by Keras and written out as a formula of the layer's sizes. The
-# CIFAR-10 lesson (`ker5_cifar10_cnn.py`) builds its network from these layers.
+# width, channels), the slide's batch / data / channel. Then every layer family on the slide
+# is built, called on a small tensor, and described in one row: the call that builds it, the
+# input and output shapes, and its parameters, counted by Keras and written out as a formula of
+# the layer's sizes. The CIFAR-10 lesson (`ker5_cifar10_cnn.py`) builds its network from these
+# layers. Where Keras differs from a slide, the output says so: the bias is added, not
+# subtracted; BatchNormalization shifts and scales but does not make data Gaussian;
+# TimeDistributed runs a layer on each time step; Keras 3 refuses three of the slides' code
+# lines as printed.
 #
 # **What you will see:**
 #
 # - the ten images as one uint8 tensor, axis by axis, printed and drawn;
 # - each layer family in its own section, with rows such as
 #   `Conv2D(2, (3, 3))  (10, 32, 32, 3) -> (10, 30, 30, 2)  params 56 = 3·3·3·2 + 2`;
+# - a Dense layer's output checked by hand: x·W + b, the bias added;
 # - LocallyConnected2D, gone from Keras 3, rebuilt from EinsumDense: a Conv2D with one
 #   kernel per output pixel instead of one for all;
-# - the training phase against the inference phase: Dropout and the noise layers change
-#   their input only while training; BatchNormalization uses the batch's statistics while
-#   training and its moving averages at inference;
-# - the activation functions drawn;
+# - the training phase („trénovacia fáza“) against inference (the slides' „testovacia
+#   fáza“): Dropout and the noise layers change their input only while training;
+#   BatchNormalization uses the batch's statistics while training and its moving averages
+#   at inference, and a skewed input stays skewed (drawn);
+# - the activation functions drawn, each in its own panel, and `Dense(6, activation="relu")`
+#   giving what `Dense(6)` then `Activation("relu")` gives;
 # - the slides' own lines `Dropout()`, `x = Add([x1,x2])` and `Embeded()` run as written:
 #   Keras 3's error on one line, and the line that works.
 #
-# **Run it:** `python ker4v_layers_and_tensors.py` (the first ten CIFAR-10 test images
+# **Run it:** `python ker4v_layers_and_tensors.py` (one CIFAR-10 test image of each class
 # instead of the photo crops: `--data-dir path/to/cifar-10-batches-py`; all flags: `--help`),
 # or open this file as a notebook. Change a layer in its cell (a `Conv2D` with more filters, a
 # wider `LSTM`) and rerun from there: the rows, the formulas and the JSON follow.
@@ -46,7 +55,7 @@ settings = lesson_settings(
     seed=setting(0, "random seed: the layers' first weights and the small inputs", type=seed_value),
     data_dir=setting(
         None,
-        "a local cifar-10-batches-py folder: its first ten test images instead of crops of "
+        "a local cifar-10-batches-py folder: one test image of each class instead of crops of "
         "matplotlib's sample photos (CIFAR10_DIR=DIR does the same, and data/"
         "cifar-10-batches-py is used when it is there)",
     ),
@@ -70,12 +79,20 @@ import numpy as np
 from keras import layers, ops
 
 from common.cifar10 import resolve_data_dir
-from common.files import prepare_output_dir, save_figure, show_figures, write_json
+from common.files import (
+    FIGURE_STYLE,
+    prepare_output_dir,
+    save_figure,
+    show_figures,
+    verdict,
+    write_json,
+)
 from common.layer_tour import add_row, call_text, ten_images
 from common.lesson import check_slide_code
 
 INDENT = " " * 4  # details under a layer's row
 
+plt.style.use(FIGURE_STYLE)
 output_dir = prepare_output_dir(settings.output_dir)
 keras.utils.set_random_seed(settings.seed)  # the layers' first weights, Dropout's choices
 rng = np.random.default_rng(settings.seed)  # the small input tensors
@@ -96,44 +113,60 @@ def rounded(values, digits=3):
 # colour images of 32×32 pixels are a tensor 10 × 32 × 32 × 3 of whole numbers 0–255.
 #
 # For images the slide's "data" is two axes, the rows (height) and the columns (width), and
-# Keras puts the channels last: `x[i]` is image i, `x[i, row, column]` its pixel's red, green
-# and blue, `x[i, :, :, c]` one colour of the whole image. The images are crops of
-# matplotlib's sample photos (they work offline), or with `--data-dir` the first ten CIFAR-10
-# test images. Layers compute in float32, so `images` is the same tensor scaled to 0..1.
+# Keras puts the channels last: (batch, height, width, channels) is the slide's batch / data /
+# channel. `x[i]` is image i, `x[i, row, column]` its pixel's red, green and blue,
+# `x[i, :, :, c]` one colour of the whole image. The images are crops of matplotlib's sample
+# photos (they work offline), or with `--data-dir` one CIFAR-10 test image of each class.
+# Layers compute in float32, so `images` is the same tensor scaled to 0..1.
+#
+# In the figure each channel is drawn in its own colour, from black (0) to full red, green or
+# blue (255), as the screen lights it; the numbers are the top-left 4×4 corner of the red
+# channel, marked by the white square.
 
 
 # %%
+def channel_image(x, channel):
+    """One channel of an RGB uint8 image, the other two set to 0: black to full colour."""
+    only = np.zeros_like(x)
+    only[:, :, channel] = x[:, :, channel]
+    return only
+
+
 def plot_tensor(x, names, source):
     """The batch axis as ten pictures, and image 0 split along the channel axis."""
-    fig, axes = plt.subplots(3, 5, figsize=(10, 6.6))
+    fig, axes = plt.subplots(3, 5, figsize=(11, 7.4))
     for i, ax in enumerate(axes[:2].flat):
         ax.imshow(x[i])
-        ax.set_title(f"x[{i}]  {names[i]}", fontsize=8)
-    for c, colour in enumerate(("Reds", "Greens", "Blues")):
-        axes[2, c].imshow(x[0, :, :, c], cmap=colour + "_r", vmin=0, vmax=255)
-        axes[2, c].set_title(f"x[0, :, :, {c}]  ({colour[:-1].lower()})", fontsize=8)
-    axes[2, 3].imshow(x[0, :4, :4, 0], cmap="gray", vmin=0, vmax=255)
-    for (r, c), value in np.ndenumerate(x[0, :4, :4, 0]):
-        axes[2, 3].text(c, r, str(value), ha="center", va="center", color="red", fontsize=8)
-    axes[2, 3].set_title("x[0, :4, :4, 0]: uint8 numbers", fontsize=8)
+        ax.set_title(f"x[{i}]  {names[i]}")
+    for c, colour in enumerate(("red", "green", "blue")):
+        axes[2, c].imshow(channel_image(x[0], c))
+        axes[2, c].set_title(f"x[0, :, :, {c}]  ({colour})")
+    axes[2, 0].add_patch(plt.Rectangle((-0.5, -0.5), 4, 4, fill=False, ec="white", lw=1.5))
+    corner = x[0, :4, :4, 0]
+    axes[2, 3].imshow(channel_image(x[0, :4, :4], 0))
+    for (r, c), value in np.ndenumerate(corner):
+        ink = "white" if value < 235 else "black"  # the higher contrast on this red
+        axes[2, 3].text(c, r, str(value), ha="center", va="center", color=ink, fontsize=10)
+    axes[2, 3].set_title("x[0, :4, :4, 0]: numbers")
     axes[2, 4].axis("off")
-    axes_meaning = ("batch", "height (row)", "width (column)", "channel (R, G, B)")
-    legend = "\n".join(f"axis {i}: {meaning}" for i, meaning in enumerate(axes_meaning))
-    axes[2, 4].text(0, 0.5, legend, fontsize=9, va="center")
+    meanings = ("batch", "height (row): data", "width (column): data", "channel (R, G, B)")
+    legend = "\n".join(f"axis {i}: {meaning}" for i, meaning in enumerate(meanings))
+    axes[2, 4].text(0, 0.5, legend + "\n\nthe slide: batch / data / channel", va="center")
     for ax in axes.flat[:14]:
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.suptitle(f"{source}: one tensor x of shape {x.shape}, uint8 0..255")
+    fig.suptitle(f"{source}: one tensor x of shape {x.shape}, {x.dtype} {x.min()}..{x.max()}")
     return fig
 
 
-x, names, source = ten_images(resolve_data_dir(settings.data_dir))  # --data-dir, $CIFAR10_DIR
+data_dir = resolve_data_dir(settings.data_dir)  # --data-dir, else $CIFAR10_DIR, else data/
+x, names, source = ten_images(data_dir)  # (batch, height, width, channels), uint8
 batch, height, width, channels = x.shape  # (10, 32, 32, 3)
-print(f"ten {height}x{width} colour images from {source}")
+print(f"ten {height}x{width} colour images: {source}" + (f" ({data_dir})" if data_dir else ""))
 print(f"x.shape = {x.shape}, dtype {x.dtype}, values {x.min()}..{x.max()}")
 print(f"  axis 0  batch   : {batch} images ({', '.join(names)})")
-print(f"  axis 1  height  : {height} rows of pixels")
-print(f"  axis 2  width   : {width} columns of pixels")
+print(f"  axis 1  height  : {height} rows of pixels        (the slide's data)")
+print(f"  axis 2  width   : {width} columns of pixels     (the slide's data)")
 print(f"  axis 3  channel : {channels} colours (red, green, blue)")
 print(f"  x[0, 0, 0] = {x[0, 0, 0].tolist()}   (image 0, top-left pixel: its R, G, B)")
 print(f"  x[0, :, :, 0].shape = {x[0, :, :, 0].shape}   (image 0's red channel)")
@@ -146,13 +179,16 @@ tensor = {
     "source": source,
     "shape": list(x.shape),
     "axes": ["batch", "height", "width", "channel"],
+    "slide_axes": ["batch", "data", "data", "channel"],
     "dtype": str(x.dtype),
     "min": int(x.min()),
     "max": int(x.max()),
     "names": names,
     "first_pixel_rgb": x[0, 0, 0].tolist(),
 }
-tensor_figure = save_figure(plot_tensor(x, names, source), output_dir / "ker4v_tensor.png")
+tensor_figure = save_figure(
+    plot_tensor(x, names, source), output_dir / "ker4v_layers_and_tensors_tensor.png"
+)
 
 # %% [markdown]
 # ## The layers: what Keras provides
@@ -183,9 +219,13 @@ tensor_figure = save_figure(plot_tensor(x, names, source), output_dir / "ker4v_t
 # Slide „Dense Layer“: a layer of neurons, each connected with every input („každý s
 # každým“); each neuron has its own weights and, if wanted, a bias and an activation
 # function. Dense with 6 units computes y = x·W + b with W of shape (inputs, 6) and one bias
-# per neuron. The slide says the bias is subtracted; Keras adds it. That is only a sign
-# convention, as the bias is learned either way. The cell checks the layer's output against
-# x·W + b computed by hand.
+# per neuron.
+#
+# The slide says the bias is subtracted („Bias sa odpočíta“); Keras *adds* it. (It is a sign
+# convention, since the bias is learned either way, but y = x·W + b is what Keras computes.)
+# Keras starts every bias at 0, where adding and subtracting look the same, so the cell makes
+# the weights first (`dense.build`) and gives the neurons biases from -1 to 1 (`set_weights`).
+# Then it checks the layer's output against x·W + b and x·W - b computed by hand.
 #
 # Slide „Flatten Layer“: it reshapes each input into one long vector. The batch axis stays,
 # and nothing is learned.
@@ -194,11 +234,26 @@ tensor_figure = save_figure(plot_tensor(x, names, source), output_dir / "ker4v_t
 rows = []
 x_small = rng.normal(size=(2, 4)).astype("float32")  # (batch, features)
 dense = layers.Dense(6)
+dense.build(x_small.shape)  # makes W (inputs, units) at random and b (units,) at 0
+kernel = ops.convert_to_numpy(dense.kernel)
+bias = np.linspace(-1, 1, dense.units).astype("float32")  # a bias whose sign shows
+dense.set_weights([kernel, bias])
 what = "every neuron sees every input: y = x @ W + b, a bias each"
 y = add_row(rows, dense, x_small, dense(x_small), what)
-kernel, bias = dense.get_weights()  # (inputs, units), (units,)
-error = np.abs(y - (x_small @ kernel + bias)).max()
-print(f"{INDENT}check by hand: max |y - (x @ W + b)| = {error:.1e}")
+plus = float(np.abs(y - (x_small @ kernel + bias)).max())
+minus = float(np.abs(y - (x_small @ kernel - bias)).max())
+bias_sign = "adds" if plus < minus else "subtracts"
+print(f"{INDENT}b = {rounded(bias, 2)}")
+print(f"{INDENT}y - x @ W = {rounded((y - x_small @ kernel)[0], 2)}  (sample 0)")
+print(f"{INDENT}check by hand: max |y - (x @ W + b)| = {plus:.1e}")
+print(f"{INDENT}              max |y - (x @ W - b)| = {minus:.1e}")
+print(f"{INDENT}Keras {bias_sign} the bias (the slide says it is subtracted)")
+dense_bias = {
+    "bias": bias.tolist(),
+    "keras": bias_sign,
+    "max_abs_diff_plus": plus,
+    "max_abs_diff_minus": minus,
+}
 
 flatten = layers.Flatten()
 numbers = int(np.prod(images.shape[1:]))
@@ -319,9 +374,11 @@ layer_rows["merge"] = rows
 # table with one row per integer. The slide says the numbers run from 0.0 to 1.0; in Keras
 # they are any real numbers (they start small, of either sign).
 #
-# Slide „TimeDistributed Wrapper“: used with recurrent networks. It runs the same layer on
-# each step of the sequence in turn (the time axis; the slide says the input's batch parts),
-# with one set of weights for all steps.
+# Slide „TimeDistributed Wrapper“: used with recurrent networks. The slide says it passes the
+# input's batch parts („batch zložky“) through one by one; it is the *time steps* it goes
+# through: the same layer runs on each step of the sequence (axis 1), each time on the whole
+# batch, with one set of weights for all steps. The cell checks it: step t of the output is
+# the inner Dense applied to step t of the input.
 
 # %%
 rows = []
@@ -343,37 +400,57 @@ table = embedding.get_weights()[0]  # (ids, numbers per id)
 print(f"{INDENT}id 7 -> {rounded(vectors[0, 0])} = row 7 of the table: {rounded(table[7])}")
 
 each_step = layers.TimeDistributed(layers.Dense(2))
-what = "the same Dense on each of the 5 time steps: shared weights, not 5 copies"
-add_row(rows, each_step, seq, each_step(seq), what)
+steps = seq.shape[1]
+what = f"the same Dense on each of the {steps} time steps: shared weights, not {steps} copies"
+stepped = add_row(rows, each_step, seq, each_step(seq), what)  # (batch, time, 2)
+inner = each_step.layer  # the wrapped Dense
+step_by_step = np.stack([ops.convert_to_numpy(inner(seq[:, t])) for t in range(steps)], axis=1)
+step_difference = float(np.abs(stepped - step_by_step).max())
+print(f"{INDENT}output[:, t] = Dense(seq[:, t]) for t = 0..{steps - 1}:", end=" ")
+print(f"max |difference| = {step_difference:.1e}")
+if step_difference < 1e-5:
+    print(f"{INDENT}it runs over the time axis (axis 1), not over the batch's parts", end=" ")
+    print("as the slide says")
+time_distributed = {"steps": steps, "max_abs_diff_step_by_step": step_difference}
 layer_rows["sequences"] = rows
 
 # %% [markdown]
-# ## Training phase vs inference phase
+# ## Training phase vs inference phase („trénovacia fáza“ / „testovacia fáza“)
 #
-# `model.fit()` calls every layer with `training=True`; `model.evaluate()` and
-# `model.predict()` call it with `training=False`. Most layers compute the same either way.
-# Dropout, the noise layers and BatchNormalization do not: they are called here in both
-# phases, on the same input.
+# `model.fit()` calls every layer with `training=True`: the slides' training phase
+# („trénovacia fáza“). `model.evaluate()` and `model.predict()` call it with
+# `training=False`: inference, the slides' testing phase („testovacia fáza“). Most layers
+# compute the same either way. Dropout, the noise layers and BatchNormalization do not: they
+# are called here in both phases, on the same input.
 #
 # ### Dropout and the noise layers
 #
 # Slide „Dropout Layer“: it helps against overfitting („preučenie“). While training,
-# Dropout with rate 0.5 sets each input to zero with chance 0.5 and doubles the others, so
-# the sum stays the same on average; the next layer cannot rely on any single input. At
-# inference it passes everything unchanged. The noise layers of the slide's list,
-# GaussianNoise and GaussianDropout, likewise change their input only while training.
+# Dropout with rate 0.5 sets each input to zero with chance 0.5 and multiplies the others by
+# 1 / (1 - 0.5) = 2, so the sum stays the same on average; the next layer cannot rely on any
+# single input. At inference (testovacia fáza) it passes everything unchanged. The noise
+# layers of the slide's list, GaussianNoise and GaussianDropout, likewise change their input
+# only while training.
 
 # %%
+print("training phase (trénovacia fáza): training=True, as model.fit calls each layer")
+print("inference (testovacia fáza): training=False, as model.predict and model.evaluate do")
 rows = []
 ones = np.ones((1, 10), dtype="float32")
 dropout = layers.Dropout(0.5)
-what = "zeroes each input with chance 0.5 and doubles the rest: on average, no change"
+scale = 1 / (1 - dropout.rate)
+what = f"zeroes each input with chance {dropout.rate}, multiplies the rest by {scale:g}"
 dropped = add_row(rows, dropout, ones, dropout(ones, training=True), what, training=True)
 kept = ops.convert_to_numpy(dropout(ones, training=False))
+zeroed = int((dropped == 0).sum())
 print(f"{INDENT}training : {dropped[0].tolist()}")
-print(f"{INDENT}inference: {kept[0].tolist()}  (identity)")
+print(f"{INDENT}           {zeroed} of {ones.size} zeroed, mean {dropped.mean():.2f} (input: 1.0)")
+unchanged = "the input, unchanged" if np.array_equal(kept, ones) else "CHANGED"
+print(f"{INDENT}inference: {kept[0].tolist()}  ({unchanged})")
 phases["Dropout"] = {
-    "training_zero_fraction": float((dropped == 0).mean()),
+    "rate": dropout.rate,
+    "training_zero_fraction": zeroed / ones.size,
+    "training_values": sorted(set(dropped.ravel().tolist())),
     "inference_identity": bool(np.array_equal(kept, ones)),
 }
 
@@ -385,7 +462,8 @@ for noise, what in (
     noisy = add_row(rows, noise, signal, noise(signal, training=True), what, training=True)
     clean = ops.convert_to_numpy(noise(signal, training=False))
     print(f"{INDENT}training : {rounded(noisy[0], 2)}")
-    print(f"{INDENT}inference: {clean[0].tolist()}  (identity)")
+    unchanged = "the input, unchanged" if np.array_equal(clean, signal) else "CHANGED"
+    print(f"{INDENT}inference: {clean[0].tolist()}  ({unchanged})")
     phases[type(noise).__name__] = {
         "training_changed": bool(not np.allclose(noisy, signal)),
         "inference_identity": bool(np.array_equal(clean, signal)),
@@ -395,60 +473,139 @@ layer_rows["dropout and noise"] = rows
 # %% [markdown]
 # ### BatchNormalization
 #
-# Slide „Batch Normalization Layer“: it normalises the input data to a normal (Gaussian)
-# distribution with mean 0 and standard deviation 1. While training it uses the batch's own
-# mean and standard deviation, feature by feature, then multiplies by gamma and adds beta,
-# which are learned. It also keeps a moving average of the mean and of the variance: each
-# training call moves them 1% of the way (Keras' `momentum=0.99`), and inference uses them.
-# So an untrained layer (moving mean 0, variance 1) lets its input through nearly unchanged
-# at inference; after a few hundred training batches the averages have caught up, and
-# inference normalises too. Of its four numbers per feature, two learn and two are the
-# moving statistics.
+# Slide „Batch Normalization Layer“: it normalises the input data so that they follow the
+# Gaussian (normal) distribution with mean 0 and standard deviation 1. That is not quite
+# what it does: it *shifts and scales* each feature to mean 0 and standard deviation 1, and
+# the shape of the distribution stays as it was. The input here is skewed on purpose (a few
+# large values, many small ones, as with prices or waiting times), and the output is just as
+# skewed; a Gaussian's skewness would be 0.
+#
+# While training it uses the batch's own mean and standard deviation, feature by feature,
+# then multiplies by gamma and adds beta, which are learned. It also keeps a moving average
+# of the mean and of the variance: each training call moves them a share `1 - momentum`
+# of the way (Keras' `momentum=0.99`: 1%), and inference (testovacia fáza) uses them. So an
+# untrained layer (moving mean 0, variance 1) lets its input through nearly unchanged at
+# inference; after a few hundred training calls the averages have caught up, and inference
+# normalises too. Of its four numbers per feature, two learn and two are the moving
+# statistics.
+
 
 # %%
-BN_TRAINING_STEPS = 500  # the moving averages need a few hundred batches to catch up
+def skewness(values):
+    """Each column's skewness, the mean of ((x - mean) / std) ** 3: 0 for a Gaussian."""
+    z = (values - values.mean(axis=0)) / values.std(axis=0)
+    return (z**3).mean(axis=0)
+
+
+BN_TRAINING_STEPS = 500  # the moving averages need a few hundred training calls to catch up
 
 rows = []
-features = rng.normal([10.0, -5.0, 100.0], [2.0, 0.5, 30.0], size=(8, 3)).astype("float32")
+# 1000 samples of 3 features, each skewed: an exponential distribution, shifted and scaled.
+features = rng.exponential([2.0, 0.5, 30.0], size=(1000, 3)) + [10.0, -5.0, 100.0]
+features = features.astype("float32")  # (batch, features)
 bn = layers.BatchNormalization()
 before = ops.convert_to_numpy(bn(features, training=False))  # moving mean 0, variance 1
 what = "(x - mean) / std * gamma + beta; gamma, beta learn, 2 moving statistics don't"
 trained = add_row(rows, bn, features, bn(features, training=True), what, training=True)
-for _ in range(BN_TRAINING_STEPS):  # each training call moves the averages 1% of the way
+print(f"{INDENT}input : means {rounded(features.mean(0), 1)}, stds {rounded(features.std(0), 2)}")
+print(f"{INDENT}training: batch statistics -> means {rounded(trained.mean(0))},", end=" ")
+print(f"stds {rounded(trained.std(0))}")
+skew_in, skew_out = skewness(features), skewness(trained)
+print(f"{INDENT}skewness in {rounded(skew_in, 2)} -> out {rounded(skew_out, 2)} (a Gaussian's: 0)")
+shape_kept = bool(np.allclose(skew_in, skew_out, atol=1e-2))
+if shape_kept:
+    print(f"{INDENT}shifted and scaled; the skewness stays: the data are not made Gaussian")
+    print(f"{INDENT}(the slide says BatchNormalization makes them Gaussian)")
+for _ in range(BN_TRAINING_STEPS):  # each training call moves the averages a little
     bn(features, training=True)
 after = ops.convert_to_numpy(bn(features, training=False))
-print(f"{INDENT}input feature means {rounded(features.mean(0), 1)}")
-print(
-    f"{INDENT}training: batch statistics -> means {rounded(trained.mean(0))}, stds"
-    f" {rounded(trained.std(0))}"
-)
-print(
-    f"{INDENT}inference, untrained: moving mean 0, var 1 -> means {rounded(before.mean(0), 1)}"
-    " (input passes nearly unchanged)"
-)
-print(
-    f"{INDENT}inference after {BN_TRAINING_STEPS} training batches: means"
-    f" {rounded(after.mean(0), 2)} (moving averages have caught up)"
-)
+caught_up = 1 - bn.momentum ** (BN_TRAINING_STEPS + 1)  # the share of the way after the calls
+moving_mean = ops.convert_to_numpy(bn.moving_mean)
+print(f"{INDENT}inference (testovacia fáza), untrained: moving mean 0, variance 1")
+print(f"{INDENT}    -> means {rounded(before.mean(0), 1)}: the input passes nearly unchanged")
+print(f"{INDENT}inference after {BN_TRAINING_STEPS + 1} training calls: moving means")
+print(f"{INDENT}    {rounded(moving_mean, 1)}, {caught_up:.1%} of the way to the batch's")
+print(f"{INDENT}    -> means {rounded(after.mean(0), 2)}: inference normalises too")
 phases["BatchNormalization"] = {
     "training_output_means": trained.mean(0).tolist(),
     "training_output_stds": trained.std(0).tolist(),
+    "input_skewness": skew_in.tolist(),
+    "training_output_skewness": skew_out.tolist(),
     "inference_untrained_means": before.mean(0).tolist(),
     "inference_after_training_means": after.mean(0).tolist(),
+    "moving_averages_share": caught_up,
     "input_means": features.mean(0).tolist(),
 }
 layer_rows["batch normalization"] = rows
 
 # %% [markdown]
+# ### BatchNormalization drawn: the same shape, shifted and scaled
+#
+# Left: the first feature as it comes in. Right: the same feature after BatchNormalization
+# (training), with the Gaussian of mean 0 and standard deviation 1 that the slide promises.
+
+
+# %%
+def plot_normalization(values, normalized):
+    """Histograms of one feature before and after BatchNormalization, and a Gaussian."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
+    skew_in, skew_out = skewness(values)[0], skewness(normalized)[0]
+    left.hist(values[:, 0], bins=40, color="#0072B2")
+    left.set_title(
+        f"input: mean {values[:, 0].mean():.1f}, std {values[:, 0].std():.2f},"
+        f" skewness {skew_in:.2f}"
+    )
+    left.set_xlabel("feature 0")
+    left.set_ylabel("samples")
+    right.hist(normalized[:, 0], bins=40, density=True, color="#0072B2", label="output")
+    t = np.linspace(-3, max(3, normalized[:, 0].max()), 200)
+    gaussian = np.exp(-(t**2) / 2) / np.sqrt(2 * np.pi)
+    right.plot(t, gaussian, color="black", lw=2, label="Gaussian, mean 0, std 1")
+    right.set_title(
+        f"output: mean {normalized[:, 0].mean():.2f}, std {normalized[:, 0].std():.2f},"
+        f" skewness {skew_out:.2f}"
+    )
+    right.set_xlabel("feature 0 after BatchNormalization")
+    right.set_ylabel("density")
+    right.legend()
+    gaussian_like = abs(skew_out) < 0.5  # a Gaussian's skewness is 0
+    mark = verdict(gaussian_like)
+    said = "Gaussian" if gaussian_like else "not Gaussian"
+    right.text(
+        0.97,
+        0.55,
+        f"{mark['mark']} {said}",
+        color=mark["color"],
+        transform=right.transAxes,
+        ha="right",
+        fontsize=12,
+    )
+    fig.suptitle(
+        f"BatchNormalization shifts and scales; the shape stays: skewness {skew_in:.2f}"
+        f" in, {skew_out:.2f} out"
+    )
+    return fig
+
+
+normalization_figure = save_figure(
+    plot_normalization(features, trained),
+    output_dir / "ker4v_layers_and_tensors_batch_normalization.png",
+)
+
+# %% [markdown]
 # ## Activations
 #
 # Slide „Activation Layer“: it applies a function to each input on its own and passes the
-# result on. Most other layers take the same function as their `activation=` argument
-# (`Dense(6, activation="relu")` is a Dense followed by `Activation("relu")`). The slide
-# lists linear, sigmoid, tanh, relu and softmax. Softmax is the exception to "each input on
-# its own": it looks at the whole vector and turns scores into probabilities that sum to 1.
-# The slide's advanced activation layers: Softmax (the same function as a layer of its own)
-# and LeakyReLU, a relu that lets a small share of a negative input through.
+# result on. The slide lists linear, sigmoid, tanh, relu and softmax. Softmax is the
+# exception to "each input on its own": it looks at the whole vector and turns scores into
+# probabilities that sum to 1. The slide's advanced activation layers: Softmax (the same
+# function as a layer of its own) and LeakyReLU, a relu that lets a small share of a negative
+# input through.
+#
+# The slide also says that most other layers take the same function as their `activation=`
+# argument: `Dense(6, activation="relu")` is `Dense(6)` followed by `Activation("relu")`. The
+# cell gives a `Dense(6, activation="relu")` the weights of the Dense above and shows that
+# both ways give the same numbers.
 
 # %%
 ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu", "softmax")  # the Activation slide's list
@@ -469,41 +626,77 @@ leaky_relu = layers.LeakyReLU(negative_slope=0.1)
 what = "relu that lets 0.1 of a negative input through"
 leaky = add_row(rows, leaky_relu, z, leaky_relu(z), what)
 print(f"{INDENT}{z[0].tolist()} -> {rounded(leaky[0])}")
+
+# The activation as an argument: the Dense from above, with relu built in.
+dense_relu = layers.Dense(dense.units, activation="relu")
+dense_relu.build(x_small.shape)
+dense_relu.set_weights(dense.get_weights())  # the same W and b as the Dense above
+what = "the activation as an argument: relu applied to x @ W + b"
+in_one = add_row(rows, dense_relu, x_small, dense_relu(x_small), what)
+relu = layers.Activation("relu")
+in_two = ops.convert_to_numpy(relu(dense(x_small)))  # Dense(6), then Activation('relu')
+same_output = float(np.abs(in_one - in_two).max())
+print(f"{INDENT}{call_text(dense_relu)}(x)[0] = {rounded(in_one[0], 2)}")
+print(f"{INDENT}{call_text(relu)}({call_text(dense)}(x))[0] = {rounded(in_two[0], 2)}")
+print(f"{INDENT}the same W and b: max |difference| = {same_output:.1e}")
+activation_argument = {"max_abs_diff": same_output, "zeroed": int((in_one == 0).sum())}
 layer_rows["activations"] = rows
 
 # %% [markdown]
 # ### The activations drawn
 #
-# Left: each function of the slide's list on a line of inputs (softmax is on the right, as
-# it needs a whole vector). Right: five scores and their softmax.
+# Each function of the slide's list in its own panel, on a line of inputs, as Keras computes
+# it (softmax is the last panel, as it needs a whole vector: five scores and their softmax).
 
 
 # %%
-def plot_activations():
-    """The slide's activation functions on a line, and softmax on a vector of scores."""
+FORMULAS = {  # each activation as mathtext, for the panels' titles
+    "linear": r"$x$",
+    "sigmoid": r"$1 / (1 + e^{-x})$",
+    "tanh": r"$\tanh(x)$",
+    "relu": r"$\max(0, x)$",
+}
+
+
+def plot_activations(names, slope=0.1):
+    """Each activation (and LeakyReLU) in its own panel, and softmax on a vector of scores."""
     t = np.linspace(-4, 4, 401, dtype="float32")
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    for name in [name for name in ACTIVATIONS if name != "softmax"]:  # softmax: on the right
-        left.plot(t, ops.convert_to_numpy(keras.activations.get(name)(t)), label=name)
-    leaky = ops.convert_to_numpy(layers.LeakyReLU(negative_slope=0.1)(t))
-    left.plot(t, leaky, "--", label="LeakyReLU(0.1)")
-    left.set_ylim(-2, 2.5)
-    left.axhline(0, color="gray", lw=0.5)
-    left.axvline(0, color="gray", lw=0.5)
-    left.set_xlabel("input")
-    left.set_title("Activation(...): applied to each number on its own")
-    left.legend()
+    curves = {name: keras.activations.get(name)(t) for name in names if name != "softmax"}
+    curves[f"LeakyReLU({slope})"] = layers.LeakyReLU(negative_slope=slope)(t)
+    panels = len(curves) + 1  # and softmax
+    columns = 3
+    fig, axes = plt.subplots(
+        -(-panels // columns), columns, figsize=(11, 3.3 * -(-panels // columns))
+    )
+    axes = axes.ravel()
+    for i, (name, values) in enumerate(curves.items()):
+        ax = axes[i]
+        ax.axhline(0, color="0.8", lw=0.8, zorder=1)
+        ax.axvline(0, color="0.8", lw=0.8, zorder=1)
+        ax.plot(t, ops.convert_to_numpy(values), color="#0072B2", lw=2.5, zorder=3)
+        formula = FORMULAS.get(name, rf"$\max({slope}x, x)$" if "Leaky" in name else "")
+        ax.set_title(f"{name}: {formula}")
+        ax.set_xlabel("input")
+    right = axes[len(curves)]
     scores = np.array([1.0, 2.0, 3.0, 0.5, -1.0], dtype="float32")
     probs = ops.convert_to_numpy(keras.activations.softmax(scores[None]))[0]
-    right.bar(np.arange(5) - 0.2, scores, 0.4, label="input scores")
-    right.bar(np.arange(5) + 0.2, probs, 0.4, label=f"softmax (sums to {probs.sum():.2f})")
+    right.bar(np.arange(5) - 0.2, scores, 0.4, label="input scores", color="#999999")
+    right.bar(np.arange(5) + 0.2, probs, 0.4, label="softmax", color="#0072B2")
+    right.axhline(0, color="0.5", lw=0.8)
     right.set_xticks(range(5))
-    right.set_title("softmax: looks at the whole vector")
+    right.set_xlabel("score number")
+    right.set_title(f"softmax: the whole vector, sums to {probs.sum():.2f}")
     right.legend()
+    for ax in axes[panels:]:
+        ax.axis("off")
+    fig.suptitle(f"Activation(...) as Keras computes it, on {len(t)} inputs from -4 to 4")
+    fig.tight_layout()
     return fig
 
 
-activations_figure = save_figure(plot_activations(), output_dir / "ker4v_activations.png")
+activations_figure = save_figure(
+    plot_activations(ACTIVATIONS), output_dir / "ker4v_layers_and_tensors_activations.png"
+)
 
 # %% [markdown]
 # ## The slides' code on Keras 3
@@ -526,8 +719,9 @@ slide_code = check_slide_code(SLIDE_CODE, {**vars(layers), "x1": x1, "x2": x2})
 # %% [markdown]
 # ## Save the numbers
 #
-# Every layer's row, the two phases, the locally connected check and the slides' code go
-# to `outputs/ker4v_layers_and_tensors.json`, so runs (and backends) can be compared.
+# Every layer's row, the two phases, the checks by hand (the bias, TimeDistributed, the
+# `activation=` argument, the locally connected layer) and the slides' code go to
+# `outputs/ker4v_layers_and_tensors.json`, so runs (and backends) can be compared.
 
 # %%
 results = {
@@ -535,6 +729,9 @@ results = {
     "layers": [row for rows in layer_rows.values() for row in rows],
     "training_vs_inference": phases,
     "locally_connected": locally_connected,
+    "dense_bias": dense_bias,
+    "time_distributed": time_distributed,
+    "activation_argument": activation_argument,
     "slide_code": slide_code,
 }
 print(f"results: {write_json(output_dir / 'ker4v_layers_and_tensors.json', results)}")

@@ -1,6 +1,9 @@
-"""The layer tour of lesson 4v: one layer run on a small tensor as one row (its call, shapes
-and parameters), the slides' code run as written, and ten small images to run layers on.
+"""The layer tour of lesson 4v: one layer run on a small tensor as one row (the call that
+builds it, its shapes and parameters), and ten small images to run layers on.
 """
+
+import copy
+import inspect
 
 import cv2
 import keras
@@ -11,33 +14,57 @@ from common.files import default_image_path, read_rgb
 from common.lesson import LessonError
 from common.training import parameter_rows
 
-# The attributes that say how big a layer is, in the order the layer's call takes them.
-POSITIONAL = (
-    "units",
-    "filters",
-    "kernel_size",
-    "pool_size",
-    "rate",
-    "stddev",
-    "input_dim",
-    "output_dim",
-    "equation",
-)
-# Shown as name=value where they differ from the default given here (None: always shown).
-KEYWORDS = {"return_sequences": False, "negative_slope": None, "use_bias": True}
+# Shown even where they have their default, as the slides write them: MaxPooling2D((2, 2)).
+ALWAYS_SHOWN = ("pool_size",)
+# What get_config holds that is not an argument a student writes.
+NOT_ARGUMENTS = ("name", "trainable", "dtype")
+
+
+def _without_names(value):
+    """A config with every layer's name left out, so two layers built alike compare equal."""
+    if isinstance(value, dict):
+        return {k: _without_names(v) for k, v in value.items() if k != "name"}
+    if isinstance(value, list | tuple):
+        return [_without_names(v) for v in value]
+    return value
+
+
+def _value_text(value):
+    """An argument as written in the call: a layer inside a wrapper as its own call."""
+    if isinstance(value, dict) and "class_name" in value:
+        if str(value.get("module") or "").startswith("keras.layers"):
+            return call_text(keras.layers.deserialize(value))  # Bidirectional(LSTM(4))
+        return f"{value['class_name']}(...)" if value.get("config") else f"{value['class_name']}()"
+    return repr(value)
 
 
 def call_text(layer):
-    """The call that builds the layer, from its sizes (not every option): 'Conv2D(2, (3, 3))'."""
+    """The call that builds the layer: its required arguments, then every option that differs
+    from its default, e.g. 'Conv2D(2, (3, 3), padding='same')' or 'Bidirectional(LSTM(4))'."""
     kind = type(layer).__name__
-    if isinstance(getattr(layer, "layer", None), keras.layers.Layer):  # a wrapper
-        return f"{kind}({call_text(layer.layer)})"
-    if kind == "Activation":
-        return f"{kind}({layer.activation.__name__!r})"
-    args = [repr(getattr(layer, name)) for name in POSITIONAL if hasattr(layer, name)]
-    for name, default in KEYWORDS.items():
-        if hasattr(layer, name) and getattr(layer, name) != default:
-            args.append(f"{name}={getattr(layer, name)!r}")
+    try:
+        config = layer.get_config()
+    except Exception:  # e.g. a lambda, which Keras can't describe: say the call is not complete
+        return f"{kind}(...)"
+    parameters = [
+        p
+        for p in inspect.signature(type(layer).__init__).parameters.values()
+        if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    required = [p.name for p in parameters if p.default is p.empty and p.name in config]
+    try:  # the same layer with only its required arguments: every other option at its default
+        default = {"name": "default", **{name: config[name] for name in required}}
+        default = type(layer).from_config(copy.deepcopy(default)).get_config()
+    except Exception:  # a layer that can't be rebuilt so: show the required arguments only
+        default = config
+    positional = required + [n for n in ALWAYS_SHOWN if n in config and n not in required]
+    args = [_value_text(config[name]) for name in positional]
+    for p in parameters:
+        name = p.name
+        if name in positional or name in NOT_ARGUMENTS or name not in config:
+            continue
+        if _without_names(config[name]) != _without_names(default.get(name)):
+            args.append(f"{name}={_value_text(config[name])}")
     return f"{kind}({', '.join(args)})"
 
 
@@ -91,7 +118,7 @@ def print_layer_row(row, what, indent=" " * 4):
     """One line 'call  in -> out  params N = formula', and what the layer does under it."""
     formula = f" = {row['params_formula']}" if row["params_formula"] else ""
     print(
-        f"{row['call']:30s} {shape_text(row['input_shape']):>16s} ->"
+        f"{row['call']:35s} {shape_text(row['input_shape']):>16s} ->"
         f" {shape_text(row['output_shape']):16s} params {row['params']:>5,d}{formula}"
     )
     if what:
@@ -143,17 +170,20 @@ def photo_crops():
 
 
 def cifar_images(data_dir):
-    """The first ten CIFAR-10 test images (uint8) and their class names."""
+    """The first CIFAR-10 test image of each class, in class order, and the class names."""
     (_, _), (x_test, y_test) = load_cifar10(data_dir)
-    if len(x_test) < 10:
-        raise LessonError(f"the CIFAR-10 test batch holds {len(x_test)} images; ten are needed")
-    return x_test[:10], [CLASS_NAMES[label] for label in y_test[:10]]
+    labels = np.ravel(y_test)
+    missing = [name for c, name in enumerate(CLASS_NAMES) if not np.any(labels == c)]
+    if missing:
+        raise LessonError(f"the CIFAR-10 test batch has no image of: {', '.join(missing)}")
+    first = [int(np.argmax(labels == c)) for c in range(len(CLASS_NAMES))]
+    return x_test[first], list(CLASS_NAMES)
 
 
 def ten_images(data_dir=None):
-    """(x, names, source): CIFAR-10's first ten test images from data_dir, else photo crops."""
+    """(x, names, source): one CIFAR-10 test image per class from data_dir, else photo crops."""
     if data_dir:
         x, names = cifar_images(data_dir)
-        return x, names, f"CIFAR-10 test images ({data_dir})"
+        return x, names, "CIFAR-10 test images, one of each class"
     x, names = photo_crops()
     return x, names, "crops of matplotlib's sample photos"

@@ -181,13 +181,25 @@ def test_ker4_a_fourth_model_gets_its_row_keys_and_panel(tmp_path):
 # === Lesson 4v: bigger and wider layers ===
 
 LAYERS_LESSON = "ker4v_layers_and_tensors.py"
+# Four edits in four cells, run together in one copy: each cell's rows follow its own edit.
+LAYERS_EDITS = [
+    ("layers.Conv2D(2, (3, 3))", "layers.Conv2D(4, (5, 5))"),
+    ("layers.LSTM(4)", "layers.LSTM(8)"),
+    ("dense = layers.Dense(6)", "dense = layers.Dense(16)"),
+    (
+        "every_step = layers.SimpleRNN(4, return_sequences=True)",
+        "every_step = layers.Bidirectional(layers.SimpleRNN(4, return_sequences=True))",
+    ),
+]
 
 
-def run_layers_edit(tmp_path, old, new):
-    """Run ker4v with one line changed; return its stdout and its JSON rows by call."""
+@pytest.fixture(scope="module")
+def layers_edited(tmp_path_factory):
+    """ker4v with the four edits, run once: its stdout, its JSON and its rows by call."""
+    tmp_path = tmp_path_factory.mktemp("ker4v-edited")
     out = tmp_path / "outputs"
     result, _ = run_edited_copy(
-        tmp_path, LAYERS_LESSON, [(old, new)], "--quick", "--no-show", "--output-dir", out
+        tmp_path, LAYERS_LESSON, LAYERS_EDITS, "--no-show", "--output-dir", out
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
@@ -195,10 +207,8 @@ def run_layers_edit(tmp_path, old, new):
     return result.stdout, data, {row["call"]: row for row in data["layers"]}
 
 
-def test_ker4v_a_bigger_conv2d(tmp_path):
-    stdout, data, rows = run_layers_edit(
-        tmp_path, "layers.Conv2D(2, (3, 3))", "layers.Conv2D(4, (5, 5))"
-    )
+def test_ker4v_a_bigger_conv2d(layers_edited):
+    stdout, data, rows = layers_edited
     row = rows["Conv2D(4, (5, 5))"]
     assert row["output_shape"] == [10, 28, 28, 4]
     assert row["params"] == 5 * 5 * 3 * 4 + 4
@@ -209,10 +219,11 @@ def test_ker4v_a_bigger_conv2d(tmp_path):
     assert local["params_conv2d"] == 304
     assert local["params_unshared"] == 28 * 28 * 304
     assert local["max_abs_diff_with_conv_weights"] < 1e-4
+    assert rows["EinsumDense('bpk,pkf->bpf', (784, 4), bias_axes='pf')"]["params"] == 784 * 304
 
 
-def test_ker4v_a_wider_lstm(tmp_path):
-    stdout, _, rows = run_layers_edit(tmp_path, "layers.LSTM(4)", "layers.LSTM(8)")
+def test_ker4v_a_wider_lstm(layers_edited):
+    stdout, _, rows = layers_edited
     row = rows["LSTM(8)"]
     assert row["params"] == 4 * 8 * (3 + 8 + 1)
     assert row["params_formula"] == "3·32 + 8·32 + 32"
@@ -220,11 +231,29 @@ def test_ker4v_a_wider_lstm(tmp_path):
     assert "params   384 = 3·32 + 8·32 + 32" in stdout  # 4 gates x 8 units x (3 + 8 + 1)
 
 
-def test_ker4v_a_wider_dense(tmp_path):
-    stdout, _, rows = run_layers_edit(tmp_path, "layers.Dense(6)", "layers.Dense(16)")
+def test_ker4v_a_wider_dense(layers_edited):
+    stdout, data, rows = layers_edited
     row = rows["Dense(16)"]
     assert row["params"] == 4 * 16 + 16 and row["params_formula"] == "4·16 + 16"
-    assert "check by hand: max |y - (x @ W + b)| = 0.0e+00" in stdout
+    plus = re.search(r"check by hand: max \|y - \(x @ W \+ b\)\| = (\S+)", stdout)
+    assert float(plus.group(1)) < 1e-5 and "Keras adds the bias" in stdout
+    assert len(data["dense_bias"]["bias"]) == 16  # a bias for each of the 16 neurons
+    # The activation= argument follows the wider Dense: 16 units, and the same 16 numbers as
+    # the Dense followed by Activation('relu').
+    assert rows["Dense(16, activation='relu')"]["params"] == 4 * 16 + 16
+    one = re.search(r"Dense\(16, activation='relu'\)\(x\)\[0\] = (\[.*\])", stdout)
+    two = re.search(r"Activation\('relu'\)\(Dense\(16\)\(x\)\)\[0\] = (\[.*\])", stdout)
+    assert len(json.loads(one.group(1))) == 16
+    assert json.loads(one.group(1)) == json.loads(two.group(1))
+
+
+def test_ker4v_a_wrapped_rnn_shows_its_wrapper(layers_edited):
+    """A wrapper's row shows the call that builds it, the wrapped layer inside."""
+    stdout, _, rows = layers_edited
+    row = rows["Bidirectional(SimpleRNN(4, return_sequences=True))"]
+    assert row["output_shape"] == [2, 5, 8]  # forward and backward states, side by side
+    assert row["params"] == 2 * (3 * 4 + 4 * 4 + 4)  # two SimpleRNN(4)s
+    assert "Bidirectional()" not in stdout
 
 
 # === Lesson 5: the CNN changed in class ===
