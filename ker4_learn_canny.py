@@ -350,6 +350,7 @@ for name, history in histories.items():
     losses = history.history["loss"]
     ax.plot(range(1, len(losses) + 1), losses, "o-", label=name)
 ax.set(xlabel="epoch", ylabel="edge loss (training)", title="training loss per epoch")
+ax.set_xticks(range(1, settings.epochs + 1))  # whole epochs
 ax.grid(alpha=0.3)
 ax.legend()
 

@@ -340,10 +340,10 @@ def plot_fits(x_test, y_test, results, widths, target_math, baseline):
     right.set(title=sizes, xlabel="x")
     right.set_ylim(low - margin, high + margin)
     right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14))
-    first, last = shallow[0], shallow[-1]
+    ends = sorted({0, len(widths) - 1})  # the fewest and the most units (once if one width)
+    shallow_errors = ", ".join(f"{shallow[i]['rms_error']:.3f} with n={widths[i]}" for i in ends)
     fig.suptitle(
-        f"Fitting {curve}. One hidden layer: RMS error {first['rms_error']:.3f} with "
-        f"n={widths[0]}, {last['rms_error']:.3f} with n={widths[-1]}.\n"
+        f"Fitting {curve}. One hidden layer: RMS error {shallow_errors}.\n"
         f"Deep ({deep['layers']}) against one hidden layer with {sizes}: {found}."
     )
     return fig
