@@ -24,49 +24,49 @@ SCRIPT = "ker4_learn_canny.py"
 lesson = load_definitions(SCRIPT)  # its functions and constants, none of its steps run
 MUTATIONS = [  # (lesson, text, replacement, what it breaks): tests/mutants.py applies each
     (
-        SCRIPT,
+        "ker4_learn_canny.py",
         "near_true = cv2.dilate(true.astype(np.uint8), square).astype(bool)",
         "near_true = true",
         "precision without the tolerance: an edge one pixel off Canny's counts as wrong",
     ),
     (
-        SCRIPT,
+        "ker4_learn_canny.py",
         "        window &= ~pairs  # writes through to padded: those true pixels are used up",
         "        pass",
         "1:1 F1 lets one Canny pixel vouch for many: a thick line scores as a thin one",
     ),
     (
-        SCRIPT,
+        "ker4_learn_canny.py",
         "L2_GRADIENT = True  # magnitude",
         "L2_GRADIENT = False  # magnitude",
         "the target is Canny with the L1 magnitude, not the textbook settings",
     ),
     (
-        SCRIPT,
+        "ker4_learn_canny.py",
         "dice = 1 - (2 * overlap + 1)",
         "dice = 1 - (overlap + 1)",
         "Dice without its 2: a perfect prediction still costs about a half",
     ),
     (
-        SCRIPT,
+        "ker4_learn_canny.py",
         "bce = -(EDGE_WEIGHT * y_true * keras.ops.log(p)",
         "bce = -(y_true * keras.ops.log(p)",
         "edge pixels no longer weigh EDGE_WEIGHT times in the cross-entropy",
     ),
     (
-        SCRIPT,
+        "ker4_learn_canny.py",
         "    x = conv_bn_relu(x, width)  # (batch, H, W, width)\n",
         "",
         "'three stacked Conv2D layers' are two",
     ),
     (
-        SCRIPT,
+        "ker4_learn_canny.py",
         '\ndeepest = max(results, key=lambda name: results[name]["depth"])',
         "\ndeepest = list(results)[-1]",
         "the gain is measured from the last model listed, not the deepest",
     ),
     (
-        SCRIPT,
+        "ker4_learn_canny.py",
         "f1, precision, recall = edge_f1(maps[0], edges[0])",
         "f1, recall, precision = edge_f1(maps[0], edges[0])",
         "precision and recall swapped in the JSON",

@@ -16,43 +16,43 @@ SCRIPT = "ker4u_universal_approximator.py"
 FIGURE = "ker4u_universal_approximator.png"
 MUTATIONS = [  # (lesson, text, replacement, what it breaks): tests/mutants.py applies each
     (
-        SCRIPT,
+        "ker4u_universal_approximator.py",
         "return round((params - 1) / 3)",
         "return round((params - 1) / 2)",
         "the 'same size' network gets half again as many parameters as the deep one",
     ),
     (
-        SCRIPT,
+        "ker4u_universal_approximator.py",
         '"rms_error": float(np.sqrt(np.mean((y_fit - y_test) ** 2))),',
         '"rms_error": float(np.mean(np.abs(y_fit - y_test))),',
         "the mean absolute error, printed and plotted as the RMS error",
     ),
     (
-        SCRIPT,
+        "ker4u_universal_approximator.py",
         "    if ratio > 1:",
         "    if ratio > 0:",
         "the title and printout say depth's error is lower whatever the run found",
     ),
     (
-        SCRIPT,
+        "ker4u_universal_approximator.py",
         '    if deep["params"] == twin["params"]:',
         "    if True:",
         "'the same number of parameters' said of networks of different sizes",
     ),
     (
-        SCRIPT,
+        "ker4u_universal_approximator.py",
         "target_text, target_math = formula(target)",
         'target_text, target_math = "sin(4*pi*x)", r"$\\sin(4 \\pi x)$"',
         "an edited target is still named sin(4 pi x) in the printout, JSON and figure",
     ),
     (
-        SCRIPT,
+        "ker4u_universal_approximator.py",
         "    keras.utils.set_random_seed(settings.seed)\n    history = model.fit(",
         "    history = model.fit(",
         "a network's shuffling depends on the networks trained before it",
     ),
     (
-        SCRIPT,
+        "ker4u_universal_approximator.py",
         "baseline = float(np.std(y_test))",
         "baseline = float(np.sqrt(np.mean(y_test**2)))",
         "'predicting the mean' scored as predicting 0, right only for curves of mean 0",
