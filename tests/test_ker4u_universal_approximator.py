@@ -47,9 +47,9 @@ MUTATIONS = [  # (lesson, text, replacement, what it breaks): tests/mutants.py a
     ),
     (
         "ker4u_universal_approximator.py",
-        "    keras.utils.set_random_seed(settings.seed)\n    history = model.fit(",
-        "    history = model.fit(",
-        "a network's shuffling depends on the networks trained before it",
+        "    keras.utils.set_random_seed(settings.seed)  # every network starts from the same seed",
+        "    pass",
+        "a network's first weights depend on the networks built before it",
     ),
     (
         "ker4u_universal_approximator.py",
