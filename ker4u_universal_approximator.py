@@ -317,7 +317,13 @@ def plot_fits(x_test, y_test, results, widths, target_math, baseline):
     for name, style in (("deep", "*"), ("same_size_shallow", "s")):
         r = results[name]
         middle.loglog(
-            r["params"], r["rms_error"], style, ms=12, label=f"{labels[name]}: {r['layers']}"
+            r["params"],
+            r["rms_error"],
+            style,
+            ms=12,
+            mfc="none",  # hollow: the shallow points beside it stay visible
+            mew=2,
+            label=f"{labels[name]}: {r['layers']}",
         )
     middle.axhline(baseline, color="grey", ls="--", lw=1, label="predicting the mean")
     errors = [r["rms_error"] for r in results.values()] + [baseline]
