@@ -4,6 +4,17 @@
 # **Slide:** „Deep Learning“, its line „dve plne prepojené vrstvy neurónov sú univerzálnym
 # aproximátorom“ (two fully connected layers of neurons are a universal approximator).
 #
+# The same slide says „V minulosti sa predpokladalo, že hlboké učenie nie je použiteľné pre
+# vysoké nároky na výkon a presnosť“ (it was once thought that deep learning could not meet
+# high demands on performance and accuracy) and „Dnešná prax: DL už vykonať dá a oplatí sa“
+# (today it can be done, and it pays); what changed, around 2012, is that GPUs made training
+# many times faster, large labelled data sets gave deep networks enough examples (ImageNet's
+# 1.2 million labelled images in 1,000 classes), ReLU let gradients pass through many layers
+# (Nair and Hinton 2010; Glorot, Bordes and Bengio 2011), and dropout kept big networks from
+# overfitting (Hinton et al. 2012): AlexNet (Krizhevsky, Sutskever and Hinton, "ImageNet
+# Classification with Deep Convolutional Neural Networks", NIPS 2012) used all four, trained
+# on two GPUs, and won the ImageNet challenge of 2012 by a wide margin.
+#
 # The theorem (Cybenko 1989, Hornik 1991) says that one hidden layer with enough units can
 # come as close as you like to any continuous function on an interval. It says such a
 # network exists, not how many units it needs, nor that training will find it. We fit
@@ -27,6 +38,9 @@
 # biases: every tanh step sits at $x = 0$) neither network learns the waves in these steps;
 # a larger `INIT_SCALE` starts the units of the one hidden layer steep enough for the waves.
 # Try both in the models' cell.
+#
+# Another curve, say `np.abs(x)` or a step `np.where(x < 0, -1.0, 1.0)`, goes in `target`
+# (the data's cell); the printout, the JSON and the figures name it from the function itself.
 #
 # **Run it:** `python ker4u_universal_approximator.py` (`--quick` leaves out the widest
 # network; all flags: `--help`), or open this file as a notebook and run the cells in order.
@@ -78,8 +92,10 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 
-from common.files import prepare_output_dir, save_figure, show_figures, write_json
+from common.files import FIGURE_STYLE, prepare_output_dir, save_figure, show_figures, write_json
+from common.formulas import formula
 
+plt.style.use(FIGURE_STYLE)
 output_dir = prepare_output_dir(settings.output_dir)
 
 # %% [markdown]
@@ -87,6 +103,8 @@ output_dir = prepare_output_dir(settings.output_dir)
 #
 # Evenly spaced points $x$ in $[-1, 1]$ and $y = \sin(4\pi x)$. The error is measured on a
 # finer grid than the one the networks train on, so it also counts the points between.
+# `formula(target)` reads the curve's name from `target`'s own `return` line, as text for the
+# printout and the JSON and as mathtext for the figures, so an edited curve is named right.
 
 # %%
 TRAIN_POINTS = 512  # evenly spaced x in [-1, 1]
@@ -102,13 +120,15 @@ x_train = np.linspace(-1, 1, TRAIN_POINTS, dtype=np.float32)[:, None]  # (points
 y_train = target(x_train)
 x_test = np.linspace(-1, 1, TEST_POINTS, dtype=np.float32)[:, None]
 y_test = target(x_test)
+target_text, target_math = formula(target)  # "sin(4*pi*x)", "$\sin(4 \pi x)$"
+print(f"the curve to fit: y = {target_text} on [-1, 1]")
 print(f"x_train, y_train: {x_train.shape}; x_test, y_test: {x_test.shape}")
 
 fig, ax = plt.subplots(figsize=(7, 2.6))
-ax.plot(x_test[:, 0], y_test[:, 0], "k", lw=1, label="sin(4πx)")
+ax.plot(x_test[:, 0], y_test[:, 0], "k", lw=1, label=f"$y$ = {target_math}")
 ax.plot(x_train[::8, 0], y_train[::8, 0], "o", ms=3, label="every 8th training point")
-ax.set(xlabel="x", ylabel="y", title="the curve to fit")
-ax.legend(fontsize=8, loc="lower left")
+ax.set(xlabel="x", ylabel="y", title=f"the curve to fit: {target_math}")
+ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
 
 # %% [markdown]
 # ## Build the models
@@ -196,7 +216,7 @@ BATCH_SIZE = 64  # points per Adam step
 
 repeats = int(np.ceil(STEPS * BATCH_SIZE / len(x_train)))
 x_repeated, y_repeated = np.tile(x_train, (repeats, 1)), np.tile(y_train, (repeats, 1))
-print(f"fitting sin(4*pi*x) on [-1, 1]: {STEPS} Adam steps of {BATCH_SIZE} points each")
+print(f"fitting y = {target_text} on [-1, 1]: {STEPS} Adam steps of {BATCH_SIZE} points each")
 losses = {}
 for name, model in models.items():
     keras.utils.set_random_seed(settings.seed)
@@ -215,10 +235,31 @@ for name, model in models.items():
 # %% [markdown]
 # ## Evaluate: the RMS error on the fine grid
 #
-# The root of the mean squared difference between the fit and $\sin(4\pi x)$ on the test
-# grid. Predicting 0 everywhere scores $1/\sqrt{2} \approx 0.71$.
+# `model.predict` runs each trained network on points it did not train on: the slides'
+# „testovacia fáza“ (testing phase), today usually called inference (see
+# [the glossary](docs/glossary.md)). The error is the root of the mean squared difference
+# between the fit and the curve on the test grid. For scale: a network that predicts the
+# curve's mean everywhere scores the curve's standard deviation ($1/\sqrt{2} \approx 0.71$
+# for $\sin(4\pi x)$).
+
 
 # %%
+def size_comparison(deep, twin):
+    """The deep network against one hidden layer of its size, in words, from their numbers."""
+    if deep["params"] == twin["params"]:
+        sizes = f"the same number of parameters ({deep['params']:,})"
+    else:
+        sizes = f"about the same number of parameters ({deep['params']:,} and {twin['params']:,})"
+    ratio = twin["rms_error"] / max(deep["rms_error"], 1e-12)
+    if ratio > 1:
+        found = f"depth's error is {ratio:.1f}x lower"
+    else:
+        found = f"depth's error is not lower ({1 / ratio:.1f}x higher)"
+    return sizes, found
+
+
+baseline = float(np.std(y_test))  # the RMS error of predicting the mean everywhere
+print(f"predicting the mean everywhere: RMS error {baseline:.3f}")
 results = {}
 for name, model in models.items():
     y_fit = model.predict(x_test, batch_size=len(x_test), verbose=0)  # (points, 1)
@@ -233,28 +274,34 @@ print(f"{'network':<20}{'hidden layers':>16}{'params':>9}{'RMS error':>11}")
 for name, r in results.items():
     print(f"{name:<20}{r['layers']:>16}{r['params']:>9,}{r['rms_error']:>11.3f}")
 deep, same_size = results["deep"], results["same_size_shallow"]
+sizes, found = size_comparison(deep, same_size)
 print(
-    f"deep / one hidden layer of the same size: RMS error {deep['rms_error']:.3f} against "
-    f"{same_size['rms_error']:.3f} ({same_size['rms_error'] / deep['rms_error']:.1f}x lower)"
+    f"deep / one hidden layer with {sizes}: RMS error {deep['rms_error']:.3f} against "
+    f"{same_size['rms_error']:.3f}; {found}"
 )
 
 # %% [markdown]
 # ## Show it
 #
 # Left: the fits of one hidden layer. Middle: the error against the number of parameters,
-# on log scales. Right: the deeper network beside one hidden layer of the same size.
+# on log scales. Right: the deeper network beside one hidden layer of the same size. The
+# titles say what this run found: the counts and errors come from the models.
 
 
 # %%
-def plot_fits(x_test, y_test, results, widths):
+def plot_fits(x_test, y_test, results, widths, target_math, baseline):
     """The shallow fits | error against parameters | deep against shallow of the same size."""
-    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(16, 4.6))
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(16, 5.6), layout="constrained")
     x = x_test[:, 0]
-    left.plot(x, y_test[:, 0], "k", lw=3, alpha=0.3, label="sin(4πx)")
+    curve = f"$y$ = {target_math}"
+    left.plot(x, y_test[:, 0], "k", lw=3, alpha=0.3, label=curve)
     for n in widths:
         left.plot(x, results[f"shallow_{n}"]["fit"][:, 0], lw=1.2, label=f"Dense({n})")
-    left.set(title="one hidden layer: Dense(n) -> Dense(1)", xlabel="x", ylim=(-1.6, 1.6))
-    left.legend(fontsize=8, loc="lower left", ncol=2)
+    low, high = float(y_test.min()), float(y_test.max())
+    margin = 0.3 * (high - low) + 1e-3
+    left.set(title="one hidden layer: Dense(n) -> Dense(1)", xlabel="x")
+    left.set_ylim(low - margin, high + margin)
+    left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
 
     shallow = [results[f"shallow_{n}"] for n in widths]
     middle.loglog(
@@ -263,41 +310,53 @@ def plot_fits(x_test, y_test, results, widths):
         "o-",
         label="one hidden layer",
     )
-    for n, r in zip(widths, shallow, strict=True):
-        middle.annotate(
-            f"n={n}",
-            (r["params"], r["rms_error"]),
-            xytext=(4, 4),
-            textcoords="offset points",
-            fontsize=8,
-        )
+    top_axis = middle.secondary_xaxis("top")  # each shallow network's n above its point
+    top_axis.set_xticks([r["params"] for r in shallow], [f"n={n}" for n in widths])
+    top_axis.minorticks_off()
     labels = {"deep": "deep", "same_size_shallow": "one hidden layer, same size"}
     for name, style in (("deep", "*"), ("same_size_shallow", "s")):
         r = results[name]
-        label = f"{labels[name]}: {r['layers']}"
-        middle.loglog(r["params"], r["rms_error"], style, ms=12, label=label)
-    ticks = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1]
+        middle.loglog(
+            r["params"],
+            r["rms_error"],
+            style,
+            ms=12,
+            mfc="none",  # hollow: the shallow points beside it stay visible
+            mew=2,
+            label=f"{labels[name]}: {r['layers']}",
+        )
+    middle.axhline(baseline, color="grey", ls="--", lw=1, label="predicting the mean")
+    errors = [r["rms_error"] for r in results.values()] + [baseline]
+    bottom, top = min(0.01, min(errors) / 1.5), max(1, 1.5 * max(errors))
+    ticks = [t for t in (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10) if bottom <= t <= top]
     middle.set_yticks(ticks, [f"{t:g}" for t in ticks])
     middle.minorticks_off()
-    lowest = min(r["rms_error"] for r in results.values())
-    middle.set_ylim(min(0.01, lowest / 1.5), 1)
+    middle.set_ylim(bottom, top)
     middle.set(title="RMS error against size", xlabel="parameters", ylabel="RMS error")
     middle.grid(alpha=0.3)
-    middle.legend(fontsize=8)
+    middle.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
 
-    right.plot(x, y_test[:, 0], "k", lw=3, alpha=0.3, label="sin(4πx)")
+    deep, twin = results["deep"], results["same_size_shallow"]
+    sizes, found = size_comparison(deep, twin)
+    right.plot(x, y_test[:, 0], "k", lw=3, alpha=0.3, label=curve)
     for name in ("deep", "same_size_shallow"):
         r = results[name]
-        label = f"{labels[name]}: {r['layers']}, {r['params']} params, error {r['rms_error']:.3f}"
+        label = f"{labels[name]}: {r['layers']}, {r['params']:,} params, error {r['rms_error']:.3f}"
         right.plot(x, r["fit"][:, 0], label=label)
-    right.set(title="the same number of parameters", xlabel="x", ylim=(-1.6, 1.6))
-    right.legend(fontsize=8, loc="lower left")
-    fig.suptitle("Two layers can approximate any curve; depth gets there with fewer parameters")
+    right.set(title=sizes, xlabel="x")
+    right.set_ylim(low - margin, high + margin)
+    right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14))
+    ends = sorted({0, len(widths) - 1})  # the fewest and the most units (once if one width)
+    shallow_errors = ", ".join(f"{shallow[i]['rms_error']:.3f} with n={widths[i]}" for i in ends)
+    fig.suptitle(
+        f"Fitting {curve}. One hidden layer: RMS error {shallow_errors}.\n"
+        f"Deep ({deep['layers']}) against one hidden layer with {sizes}: {found}."
+    )
     return fig
 
 
 figure = save_figure(
-    plot_fits(x_test, y_test, results, settings.widths),
+    plot_fits(x_test, y_test, results, settings.widths, target_math, baseline),
     output_dir / "ker4u_universal_approximator.png",
 )
 
@@ -306,7 +365,7 @@ figure = save_figure(
 
 # %%
 summary = {
-    "target": "sin(4*pi*x) on [-1, 1]",
+    "target": f"{target_text} on [-1, 1]",
     "activation": ACTIVATION,
     "init_scale": INIT_SCALE,
     "steps": STEPS,
@@ -316,6 +375,7 @@ summary = {
     "shallow_widths": list(settings.widths),
     "deep_widths": list(DEEP_WIDTHS),
     "same_size_width": twin,
+    "rms_error_mean_baseline": baseline,
     **{f"params_{name}": r["params"] for name, r in results.items()},
     **{f"rms_error_{name}": r["rms_error"] for name, r in results.items()},
     "figure": str(figure),
