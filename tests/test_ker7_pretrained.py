@@ -22,37 +22,37 @@ SCRIPT = "ker7_pretrained.py"
 ker7 = load_definitions(SCRIPT)  # the lesson's functions and constants; none of its steps run
 MUTATIONS = [  # (lesson, text, replacement, what it breaks): tests/mutants.py applies each
     (
-        SCRIPT,
+        "ker7_pretrained.py",
         "return module.preprocess_input(batch)",
         "return batch",
         "the photo goes in without the preprocessing the model was trained with",
     ),
     (
-        SCRIPT,
+        "ker7_pretrained.py",
         "best = np.argsort(probabilities)[::-1][:k]",
         "best = np.argsort(probabilities)[:k]",
         "the five least likely classes shown as the top 5",
     ),
     (
-        SCRIPT,
+        "ker7_pretrained.py",
         '"vgg16-notop": ("VGG16", "vgg16", False)',
         '"vgg16-notop": ("VGG16", "vgg16", True)',
         "the slide's VGG-BUDDY is the whole VGG16, classifier and all",
     ),
     (
-        SCRIPT,
+        "ker7_pretrained.py",
         "return [int(c) for c in np.argsort(means)[::-1][:count]]",
         "return [int(c) for c in np.argsort(means)[:count]]",
         "the least active channels of the feature map shown as the most active",
     ),
     (
-        SCRIPT,
+        "ker7_pretrained.py",
         'print(f"  {params:,} parameters = {params * 4 / 1e6:.1f} MB as float32")',
         'print(f"  {params:,} parameters = {params * 2 / 1e6:.1f} MB as float32")',
         "the size in MB as if a float32 took 2 bytes",
     ),
     (
-        SCRIPT,
+        "ker7_pretrained.py",
         "with keras_downloads(settings.offline, then=needs_names) as downloaded:",
         "with keras_downloads(False, then=needs_names) as downloaded:",
         "--offline downloads anyway",
