@@ -78,6 +78,22 @@ NO_NETWORK = {  # any download goes to a proxy port that refuses at once, with o
     "NO_PROXY": "",
     "no_proxy": "",
 }
+
+
+@pytest.fixture(autouse=True)
+def no_download_in_this_process(monkeypatch):
+    """A run in this process that tries to download fails at once, as without a network:
+    nothing is fetched even where the machine has one (subprocesses get NO_NETWORK)."""
+    import urllib.error
+
+    from keras.src.utils import file_utils
+
+    def refuse(url, *args, **kwargs):
+        raise urllib.error.URLError(f"the tests download nothing ({url})")
+
+    monkeypatch.setattr(file_utils, "urlretrieve", refuse)
+
+
 VGG16_CONV = [64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512]  # the 13 Conv2D
 
 
