@@ -316,8 +316,9 @@ def plot_image_predictions(images, names, probabilities, labels):
     count = min(len(images), MAX_FIGURE_IMAGES)
     cols = min(8, count)
     rows = -(-count // cols)
-    fig = plt.figure(figsize=(2.3 * cols, 3.3 * rows + 0.5))
-    grid = fig.add_gridspec(rows, cols, hspace=0.45, wspace=0.6)
+    height = 3.3 * rows + 1.1  # inches: each row, and two lines of title
+    fig = plt.figure(figsize=(2.3 * cols, height))
+    grid = fig.add_gridspec(rows, cols, hspace=0.45, wspace=0.6, top=1 - 1.1 / height)
     for i in range(count):
         image_cell, bars_cell = grid[divmod(i, cols)].subgridspec(
             2, 1, height_ratios=(1.6, 1), hspace=0.05
@@ -343,7 +344,7 @@ def plot_image_predictions(images, names, probabilities, labels):
         bars.set_xticks([])
         for side in ("top", "right", "bottom"):
             bars.spines[side].set_visible(False)
-    shown = f"; the first {count} of {len(images)} are drawn" if count < len(images) else ""
+    shown = f" (the first {count} of {len(images)} drawn)" if count < len(images) else ""
     fig.suptitle(summary(probabilities, labels) + shown)
     return fig
 
@@ -353,14 +354,14 @@ def summary(probabilities, labels):
     known = [(p, y) for p, y in zip(probabilities, labels, strict=True) if y is not None]
     if not known:
         return (
-            f"{len(labels)} images of unknown class: the network's top {TOP_K} for each "
+            f"{len(labels)} images of unknown class: the network's top {TOP_K} for each\n"
             "(it must pick among its 10 classes, even for a photo that shows none of them)"
         )
     right = sum(int(p.argmax() == y) for p, y in known)
     in_top = sum(y in np.argsort(p)[::-1][:TOP_K] for p, y in known)
     return (
-        f"{right} of {len(known)} first guesses right (✓ on top), and the true class in the "
-        f"top {TOP_K} for {in_top} of {len(known)}"
+        f"{right} of {len(known)} first guesses right (✓ on top);\n"
+        f"the true class in the top {TOP_K} for {in_top} of {len(known)}"
     )
 
 

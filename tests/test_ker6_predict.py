@@ -380,7 +380,7 @@ def test_figure_draws_the_top_3_of_each_image_with_marks():
             color = mark["color"] if mark else ker6.NEUTRAL
             assert matplotlib.colors.same_color(bar.get_facecolor(), color)
     title = fig._suptitle.get_text()
-    assert title.startswith("1 of 2 first guesses right") and "top 3 for 2 of 2" in title
+    assert title.startswith("1 of 2 first guesses right") and title.endswith("top 3 for 2 of 2")
 
 
 # --- No test set and no network: matplotlib's sample photos stand in ---
