@@ -170,8 +170,9 @@ num_classes = len(CLASS_NAMES)  # 10
 
 model_path = model_file(settings.model)
 config = check_model_file(model_path)  # the config as plain JSON: nothing in the file runs
-file_format = "Keras 3's native format" if model_path.suffix == ".keras" else "HDF5, legacy"
-print(f"config of {model_path.name} ({file_format}): a Keras {config['class_name']}, no code")
+file_format = ".keras, Keras 3's native format" if model_path.suffix == ".keras" else "HDF5, legacy"
+print(f"config of {model_path.name} ({file_format}): a Keras {config['class_name']}")
+print("  no layer in it carries code")
 try:
     model = keras.models.load_model(model_path, compile=False, safe_mode=True)
 except Exception as error:  # Keras raises many kinds of errors for broken or odd files
@@ -264,9 +265,10 @@ images_figure = save_figure(fig, output_dir / "ker6_predict_images.png")
 #
 # `model.predict` runs the images through the network; the weights stay as they are. This is
 # the slides' „testovacia fáza“ (testing phase; today it is called inference), as opposed to
-# the „trénovacia fáza“ of lesson 5, where `model.fit` changed them. Each row of the result
-# holds 10 probabilities that add up to 1 (the softmax at the end), and the top 3 are
-# printed. A model that does not end in a softmax is refused here.
+# the „trénovacia fáza“ of lesson 5, where `model.fit` changed them (`docs/glossary.md` has
+# the slides' words). Each row of the result holds 10 probabilities that add up to 1 (the
+# softmax at the end), and the top 3 are printed. A model that does not end in a softmax is
+# refused here.
 
 # %%
 TOP_K = 3  # classes printed (and saved) for each image
