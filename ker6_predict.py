@@ -3,10 +3,18 @@
 #
 # **Slides:** „Použitie“ (using it) and „Čo s naučeným modelom?“ (what to do with the trained
 # model?): save it as .h5 (or convert it to TensorFlow's .pb), use it from Python (this
-# lesson), and on platforms where training is not comfortable: C++ through OpenCV, or Java.
+# lesson), and on platforms where training is not comfortable: C++ through OpenCV's `cv::ml`,
+# Java through Deeplearning4j.
 #
 # Lesson 5 trained a CNN and saved it. Here we load that file, let it classify images it has
-# never seen, and export it so that programs without Keras can run it too.
+# never seen (the slides' „testovacia fáza“, testing phase: today it is called inference), and
+# export it so that programs without Keras can run it too.
+#
+# Two things differ from the slide today, and the lesson says where. `cv::ml` is OpenCV's
+# classical machine learning (SVMs, trees, a small perceptron) and cannot read a Keras network;
+# OpenCV's `cv::dnn` can, in C++ and in Java alike. Deeplearning4j reads only Keras 1/2 `.h5`
+# files, not Keras 3's, so Java runs the network through OpenCV too. `clients/README.md` has
+# the details and the two programs.
 #
 # **What you will see:**
 #
@@ -16,7 +24,8 @@
 #   that does not take 32×32×3 images and give 10 classes is refused with one clear line;
 # - a photo of any size made to look like CIFAR-10: centre-cropped to a square and shrunk to
 #   32×32 with area interpolation;
-# - the top-3 classes of every image, and a figure of what the network saw and guessed;
+# - the top-3 classes of every image, printed and drawn as small bars under each image, with
+#   ✓ on the true class and ✗ on a wrong first guess;
 # - with `--export`: a TensorFlow SavedModel (today's successor of the slide's .pb) and an ONNX
 #   file, run in TensorFlow, onnxruntime and OpenCV's dnn module (the engine C++ calls as
 #   `cv::dnn`); each must give Keras' probabilities to 1e-5. The C++ and Java programs in
@@ -99,6 +108,7 @@ from common.deployment import (
     replace_folder,
 )
 from common.files import (
+    FIGURE_STYLE,
     MODELS,
     atomic_write,
     center_square,
@@ -107,15 +117,26 @@ from common.files import (
     sample_photos,
     save_figure,
     show_figures,
+    verdict,
     write_json,
 )
 from common.keras_setup import import_tensorflow
 from common.lesson import LessonError, first_line
 
+plt.style.use(FIGURE_STYLE)
 output_dir = prepare_output_dir(settings.output_dir)
 
 # %% [markdown]
 # ## The model file, loaded safely
+#
+# Lesson 5 saved its model twice, as `models/cifar10_cnn.h5` and `models/cifar10_cnn.keras`.
+# `.h5` (HDF5) is the format the slide names („uložiť do .h5“) and the one Keras 2 wrote;
+# Keras 3 still reads and writes it, but calls it legacy. `.keras` is Keras 3's native format,
+# the one it recommends: a zip of `config.json`, `metadata.json` and `model.weights.h5` (look
+# inside with `unzip -l`). Both hold the same layers and weights and give the same
+# probabilities. Lesson 5 writes both: the `.h5` for the slide and for older tools that read
+# only HDF5, the `.keras` for Keras 3 and what comes after it. This lesson loads the `.h5` by
+# default, as the slide does; `--model models/cifar10_cnn.keras` loads the other one.
 #
 # A Keras file holds a JSON config naming the layers and functions to rebuild, and the
 # weights. A Lambda layer stores Python bytecode, and a config can name any importable
@@ -149,7 +170,9 @@ num_classes = len(CLASS_NAMES)  # 10
 
 model_path = model_file(settings.model)
 config = check_model_file(model_path)  # the config as plain JSON: nothing in the file runs
-print(f"config of {model_path.name}: a Keras {config['class_name']}, no layer carries code")
+file_format = ".keras, Keras 3's native format" if model_path.suffix == ".keras" else "HDF5, legacy"
+print(f"config of {model_path.name} ({file_format}): a Keras {config['class_name']}")
+print("  no layer in it carries code")
 try:
     model = keras.models.load_model(model_path, compile=False, safe_mode=True)
 except Exception as error:  # Keras raises many kinds of errors for broken or odd files
@@ -213,14 +236,16 @@ def plot_images(images, names, labels):
     count = min(len(images), MAX_FIGURE_IMAGES)
     cols = min(8, count)
     rows = -(-count // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.7 * cols, 2.4 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.9 * cols, 2.5 * rows), squeeze=False)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_frame_on(False)
     for ax, image, name, label in zip(axes.flat, images, names, labels, strict=False):
-        ax.imshow(image, interpolation="nearest")
-        ax.set_xlabel(caption(name, label), fontsize=7)
+        ax.imshow(image)
+        ax.set_xlabel(caption(name, label))
+    shown = f"{count} of {len(images)}" if count < len(images) else f"all {count}"
+    fig.suptitle(f"What the network will see: {shown} images, each 32x32 RGB")
     fig.tight_layout()
     return fig, axes
 
@@ -233,15 +258,17 @@ scale = input_scale(model)
 x = images.astype(np.float32) * np.float32(scale)  # (batch, 32, 32, 3), scaled as in training
 print(f"{len(images)} images: {images.shape} uint8 RGB -> x {x.shape} float32 (x{scale:.4g})")
 fig, _ = plot_images(images, names, labels)
-fig.suptitle("What the network will see: 32x32 RGB", fontsize=10)
 images_figure = save_figure(fig, output_dir / "ker6_predict_images.png")
 
 # %% [markdown]
 # ## Predict
 #
-# `model.predict` runs the images through the network; the weights stay as they are. Each
-# row of the result holds 10 probabilities that add up to 1 (the softmax at the end), and the
-# top 3 are printed. A model that does not end in a softmax is refused here.
+# `model.predict` runs the images through the network; the weights stay as they are. This is
+# the slides' „testovacia fáza“ (testing phase; today it is called inference), as opposed to
+# the „trénovacia fáza“ of lesson 5, where `model.fit` changed them (`docs/glossary.md` has
+# the slides' words). Each row of the result holds 10 probabilities that add up to 1 (the
+# softmax at the end), and the top 3 are printed. A model that does not end in a softmax is
+# refused here.
 
 # %%
 TOP_K = 3  # classes printed (and saved) for each image
@@ -277,24 +304,67 @@ if known:
 # %% [markdown]
 # ## Show it
 #
-# The same images, each titled with the network's top-1 guess: green where it is right, red
-# where it is wrong, black where the true class is not known.
+# The same images, each with a small bar chart of its top 3 classes under it. Where the true
+# class is known, its bar is green and marked ✓; a wrong first guess is orange and marked ✗.
+# So a ✗ on top with a ✓ below it means the network's second or third guess was right.
 
 
 # %%
+NEUTRAL = "#0072B2"  # the bars of an image whose true class is not known
+
+
 def plot_image_predictions(images, names, probabilities, labels):
-    """The 32x32 images the network saw, each titled with its top-1 class."""
-    fig, axes = plot_images(images, names, labels)
-    for ax, p, label in zip(axes.flat, probabilities[:MAX_FIGURE_IMAGES], labels, strict=False):
-        best = int(p.argmax())
-        color = "black" if label is None else ("green" if best == label else "red")
-        ax.set_title(f"{CLASS_NAMES[best]} {p[best]:.0%}", color=color, fontsize=9)
-    title = "What the network sees (32x32) and its top-1 guess"
-    if any(label is not None for label in labels):
-        title += " (green: right, red: wrong)"
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    """Each 32x32 image the network saw, with a bar chart of its top classes under it."""
+    count = min(len(images), MAX_FIGURE_IMAGES)
+    cols = min(8, count)
+    rows = -(-count // cols)
+    height = 3.3 * rows + 1.1  # inches: each row, and two lines of title
+    fig = plt.figure(figsize=(2.3 * cols, height))
+    grid = fig.add_gridspec(rows, cols, hspace=0.45, wspace=0.6, top=1 - 1.1 / height)
+    for i in range(count):
+        image_cell, bars_cell = grid[divmod(i, cols)].subgridspec(
+            2, 1, height_ratios=(1.6, 1), hspace=0.05
+        )
+        ax = fig.add_subplot(image_cell)
+        ax.imshow(images[i])
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(caption(names[i], labels[i]))
+        bars = fig.add_subplot(bars_cell)
+        top = top_classes(probabilities[i], CLASS_NAMES)
+        texts, colors = [], []
+        for rank, (name, _) in enumerate(top):
+            right = labels[i] is not None and name == CLASS_NAMES[labels[i]]
+            marked = labels[i] is not None and (right or rank == 0)  # the truth, a wrong top-1
+            texts.append(f"{verdict(right)['mark']} {name}" if marked else name)
+            colors.append(verdict(right)["color"] if marked else NEUTRAL)
+        y = np.arange(len(top))[::-1]  # the best on top
+        drawn = bars.barh(y, [q for _, q in top], color=colors)
+        bars.bar_label(drawn, labels=[f" {q:.0%}" for _, q in top])
+        bars.set_yticks(y, texts)
+        bars.set_xlim(0, 1.35)  # room for the percentages beside a full bar
+        bars.set_xticks([])
+        for side in ("top", "right", "bottom"):
+            bars.spines[side].set_visible(False)
+    shown = f" (the first {count} of {len(images)} drawn)" if count < len(images) else ""
+    fig.suptitle(summary(probabilities, labels) + shown)
     return fig
+
+
+def summary(probabilities, labels):
+    """The figure's title: how many first guesses were right, and how many in the top 3."""
+    known = [(p, y) for p, y in zip(probabilities, labels, strict=True) if y is not None]
+    if not known:
+        return (
+            f"{len(labels)} images of unknown class: the network's top {TOP_K} for each\n"
+            "(it must pick among its 10 classes, even for a photo that shows none of them)"
+        )
+    right = sum(int(p.argmax() == y) for p, y in known)
+    in_top = sum(y in np.argsort(p)[::-1][:TOP_K] for p, y in known)
+    return (
+        f"{right} of {len(known)} first guesses right (✓ on top);\n"
+        f"the true class in the top {TOP_K} for {in_top} of {len(known)}"
+    )
 
 
 figure = save_figure(

@@ -145,6 +145,22 @@ def _check_not_truncated(data, path):
         raise LessonError(f"{path} is a broken or truncated JPEG ({error})") from None
 
 
+def _png_is_complete(data):
+    """False for a PNG that ends before its IEND chunk (OpenCV refuses it, and libpng prints a
+    line of its own on stderr while it does); True for anything else."""
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return True
+    at = 8
+    while at + 8 <= len(data):  # each chunk: length (4 bytes), type (4), data, CRC (4)
+        length, kind = int.from_bytes(data[at : at + 4], "big"), data[at + 4 : at + 8]
+        at += 12 + length
+        if at > len(data):
+            return False
+        if kind == b"IEND":
+            return True
+    return False
+
+
 def _to_gray_0_255(pixels):
     """Any OpenCV image (8/16 bit, float, gray/BGR/BGRA) as float32 grayscale in 0..255."""
     if pixels.ndim == 3 and pixels.shape[2] == 4:
@@ -176,7 +192,7 @@ def _decode(path, flags):
         raise LessonError(f"cannot read {path}: {error.strerror or error}") from None
     if not data:
         raise LessonError(f"{path} is empty (0 bytes)")
-    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), flags) if _png_is_complete(data) else None
     if pixels is None or pixels.size == 0:
         raise LessonError(f"{path} is not an image OpenCV can read (or the file is broken)")
     _check_not_truncated(data, path)

@@ -1,45 +1,30 @@
-"""The files keras.applications downloads: where Keras caches them, their checksums, and the
-one line that tells a student offline what to fetch and where to put it."""
+"""The files keras.applications downloads: found in the Keras cache, checked, and named in one
+line when they are missing, for any model Keras offers.
 
+Which file a model needs is not listed here: Keras knows it. `keras_downloads` watches the
+files a model's builder asks Keras' get_file for (its name, URL and checksum) while it builds.
+Offline, a file that is not in the cache (or fails its checksum) stops the run with one line
+that names it, says where to download it and which folder to put it in; online, Keras
+downloads it, and a failed download is one line that names it too.
+"""
+
+import contextlib
 import hashlib
 import json
 import os
+import urllib.parse
 from pathlib import Path
 
 from common.lesson import LessonError, first_line
 
-# What keras.applications downloads for each model (tests compare this with what Keras asks
-# get_file for). "download" is the size a student waits for: VGG16's is keras.io's published
-# 528 MB; the others are parameters x 4 bytes (float32), measured with --weights none.
-WEIGHT_FILES = {
-    "VGG16": {
-        "file": "vgg16_weights_tf_dim_ordering_tf_kernels.h5",
-        "url": "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/",
-        "download": "528 MB",
-        "md5": "64373286793e3c8b2b4e3219cbf3544b",  # the checksum Keras checks the file against
-    },
-    "MobileNetV3Small": {
-        "file": "weights_mobilenet_v3_small_224_1.0_float.h5",
-        "url": "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v3/",
-        "download": "about 10 MB",
-        "md5": "8768d4c2e7dee89b9d02b2d03d65d862",
-    },
-    "EfficientNetB0": {
-        "file": "efficientnetb0.h5",
-        "url": "https://storage.googleapis.com/keras-applications/",
-        "download": "about 21 MB",
-        "md5": "902e53a9f72be733fc0bcb005b3ebbac",
-    },
-}
-CLASS_INDEX = {
-    "file": "imagenet_class_index.json",  # what decode_predictions downloads
-    "url": "https://storage.googleapis.com/download.tensorflow.org/data/",
-    "download": "35 KB",
+CLASS_INDEX = {  # ImageNet's class names, which decode_predictions downloads
+    "file": "imagenet_class_index.json",
+    "url": "https://storage.googleapis.com/download.tensorflow.org/data/imagenet_class_index.json",
 }
 
 
-def keras_models_dir():
-    """The folder keras.utils.get_file caches weights in: $KERAS_HOME/models or ~/.keras/models."""
+def keras_cache_dir():
+    """The folder keras.utils.get_file caches in: $KERAS_HOME, or ~/.keras (else /tmp/.keras)."""
     if "KERAS_HOME" in os.environ:  # the same rule Keras applies when it is imported
         base = os.environ["KERAS_HOME"]
     else:
@@ -48,104 +33,134 @@ def keras_models_dir():
     base = os.path.expanduser(base)
     if os.path.isdir(base) and not os.access(base, os.W_OK):
         base = "/tmp/.keras"  # get_file's own fallback for a read-only folder
-    return Path(base) / "models"
+    return Path(base)
 
 
-def needed_files(builder, trained):
-    """The downloads a run needs: the model's weights (if trained and known) and the class names."""
-    weights = WEIGHT_FILES.get(builder) if trained else None
-    return ([weights] if weights else []) + [CLASS_INDEX]
+def keras_models_dir():
+    """Where keras.applications keeps its weights: the Keras cache's models/ folder."""
+    return keras_cache_dir() / "models"
 
 
-def missing_files(needed, models_dir):
-    """The entries of needed (file name, url, download size) that are not in the cache yet."""
-    return [item for item in needed if not (models_dir / item["file"]).is_file()]
-
-
-def file_md5(path):
-    """The MD5 checksum of a file, read in 1 MB blocks (VGG16's weights are 528 MB)."""
-    digest = hashlib.md5()
+def file_hash(path, algorithm="md5"):
+    """The checksum of a file (md5 or sha256), read in 1 MB blocks (VGG16's weights: 528 MB)."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
 
 
-def how_to_get(missing, models_dir, why):
+def how_to_get(files, folder, why):
     """The one line that tells a student which files to fetch and where to put them."""
-    files = " and ".join(
-        f"{item['file']} ({item['download']}, from {item['url']}{item['file']})" for item in missing
-    )
-    them = "it" if len(missing) == 1 else "them"
+    listed = " and ".join(f"{item['file']} (from {item['url']})" for item in files)
+    them = "it" if len(files) == 1 else "them"
     return (
-        f"{why}: download {files} on a machine with internet and put {them} in {models_dir}/ "
+        f"{why}: download {listed} on a machine with internet and put {them} in {folder}/ "
         "(or set KERAS_HOME to a folder whose models/ holds them)"
     )
 
 
-def check_weights_cache(builder, trained, offline):
-    """The cached weights file's path (None: untrained or not listed); offline, check it first.
+def cached_file(item, folder):
+    """The path of a downloadable file in the cache, checked against its checksum; None if absent.
 
-    With offline and trained weights, a missing file (the weights or the class names), or
-    weights whose MD5 is not the one Keras expects, stop the run with one line. Untrained, an
-    offline run needs nothing: without the class names it numbers the classes.
+    A file whose checksum is not the one Keras expects stops the run: Keras would quietly
+    download it again, which offline it can't.
     """
-    models_dir = keras_models_dir()
-    spec = WEIGHT_FILES.get(builder) if trained else None
-    if not offline or not trained:
-        return models_dir / spec["file"] if spec else None
-    missing = missing_files(needed_files(builder, trained), models_dir)
-    if missing:
-        raise LessonError(how_to_get(missing, models_dir, "--offline and not in the Keras cache"))
-    if not spec:
+    path = Path(folder) / item["file"]
+    if not path.is_file():
         return None
-    cached = models_dir / spec["file"]
-    try:  # Keras quietly downloads again a file that fails its checksum; offline, say so
-        intact = file_md5(cached) == spec["md5"]
-    except OSError as error:
-        raise LessonError(f"cannot read {cached}: {error.strerror}") from None
-    if not intact:
-        raise LessonError(
-            f"{cached} is damaged or incomplete (its MD5 checksum is not the one Keras "
-            f"expects); delete it and download it again from {spec['url']}{spec['file']}"
-        )
-    return cached
+    expected = item.get("hash")
+    if expected:
+        algorithm = "sha256" if len(expected) == 64 else "md5"  # Keras' "auto" rule
+        try:
+            intact = file_hash(path, algorithm) == expected
+        except OSError as error:
+            raise LessonError(f"cannot read {path}: {error.strerror}") from None
+        if not intact:
+            raise LessonError(
+                f"{path} is damaged or incomplete (its {algorithm} checksum is not the one "
+                f"Keras expects); delete it and download it again from {item['url']}"
+            )
+    return path
 
 
-def download_error(error, builder, trained):
-    """The one-line LessonError for an exception raised while Keras fetched the files."""
-    if isinstance(error, LessonError):
-        return error
-    models_dir = keras_models_dir()
-    needed = needed_files(builder, trained)
-    still_missing = missing_files(needed, models_dir)
-    damaged = "corrupted" in str(error)  # downloaded, but the checksum does not match
-    if not (still_missing or damaged or "URL fetch failure" in str(error)):
-        return LessonError(f"could not build {builder}: {first_line(error)}")
-    reason = first_line(error, limit=None).split(" -- ")[-1].strip()[:80] or type(error).__name__
-    return LessonError(
-        how_to_get(still_missing or needed, models_dir, f"could not download ({reason})")
-    )
+@contextlib.contextmanager
+def keras_downloads(offline, then=()):
+    """Within the block, every file Keras' get_file is asked for is recorded (the list this
+    yields: file, url, hash, path) and, offline, taken from the cache or refused in one line.
+
+    then: files the run needs later (the class index), named in the same line when they are
+    missing too, so that one trip to a machine with internet fetches everything. Any other
+    error while the block builds a model is one line as well.
+    """
+    from keras.src.utils import file_utils  # the module keras.applications calls get_file in
+
+    original = file_utils.get_file
+    asked = []
+
+    def get_file(fname=None, origin=None, *args, cache_subdir="datasets", **kwargs):
+        name = fname or os.path.basename(urllib.parse.urlsplit(origin).path)
+        hash_ = kwargs.get("file_hash") or kwargs.get("md5_hash")
+        item = {"file": name, "url": origin, "hash": hash_}
+        kwargs["cache_dir"] = str(kwargs.get("cache_dir") or keras_cache_dir())  # as said here
+        folder = Path(kwargs["cache_dir"]).expanduser() / cache_subdir
+        asked.append(item)
+        if offline:
+            path = cached_file(item, folder)
+            if path is None:
+                later = [x for x in then if not (keras_models_dir() / x["file"]).is_file()]
+                missing = [item, *later]
+                raise LessonError(
+                    how_to_get(missing, folder, "--offline and not in the Keras cache")
+                )
+        else:
+            try:
+                path = original(fname, origin, *args, cache_subdir=cache_subdir, **kwargs)
+            except Exception as error:  # no network, a proxy, a bad checksum...
+                reason = first_line(error, limit=None).split(" -- ")[-1].strip()[:80]
+                raise LessonError(
+                    how_to_get([item], folder, f"could not download ({reason or error!r})")
+                ) from None
+        item["path"] = Path(path)
+        return str(path)
+
+    file_utils.get_file = get_file
+    try:
+        yield asked
+    except LessonError:
+        raise
+    except Exception as error:  # a weights file Keras can't read, an edited builder call...
+        raise LessonError(f"could not build the model: {first_line(error)}") from None
+    finally:
+        file_utils.get_file = original
 
 
 def imagenet_class_names(offline=False):
     """ImageNet's 1000 classes as (WordNet id, readable label), downloaded once into the cache.
 
-    Offline without the file (only an untrained run gets here so), the classes are numbered:
-    (None, "class 0") ... (None, "class 999"), and one line says so.
+    Offline without the file, the classes are numbered: (None, "class 0") ... (None,
+    "class 999"), and one note says what to download to name them.
     """
     import keras
 
-    cached = keras_models_dir() / CLASS_INDEX["file"]
-    if offline and not cached.is_file():
+    folder = keras_models_dir()
+    if (folder / CLASS_INDEX["file"]).is_file():
+        return read_class_index(folder / CLASS_INDEX["file"])
+    if offline:
         print(
-            f"note: {CLASS_INDEX['file']} is not in {cached.parent}/ and --offline downloads "
-            "nothing: the classes are shown by number"
+            f"note: --offline and {CLASS_INDEX['file']} is not in {folder}/, so the classes are "
+            f"shown by number; to name them, download it from {CLASS_INDEX['url']} and put it there"
         )
         return [(None, f"class {i}") for i in range(1000)]
-    path = keras.utils.get_file(
-        CLASS_INDEX["file"], CLASS_INDEX["url"] + CLASS_INDEX["file"], cache_subdir="models"
-    )
+    try:
+        path = keras.utils.get_file(
+            CLASS_INDEX["file"], CLASS_INDEX["url"], cache_dir=folder.parent, cache_subdir="models"
+        )
+    except Exception as error:  # no network, a proxy...
+        reason = first_line(error, limit=None).split(" -- ")[-1].strip()[:80]
+        raise LessonError(
+            how_to_get([CLASS_INDEX], folder, f"could not download ({reason})")
+        ) from None
     return read_class_index(path)
 
 

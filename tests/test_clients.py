@@ -24,7 +24,7 @@ from conftest import ROOT, assert_clean_error, read_json, run_script
 
 from common.cifar10 import CLASS_NAMES
 from common.files import read_rgb
-from common.lesson import load_definitions
+from common.lesson import LessonError, load_definitions
 
 ker6 = load_definitions("ker6_predict")  # the lesson's functions and constants, no steps run
 
@@ -199,9 +199,11 @@ def chain(tmp_path_factory):
     }
 
 
-def run_client(client, *args):
+def run_client(client, *args, cwd=None):
     """Run a client; returns the CompletedProcess (text)."""
-    return subprocess.run([*client, *map(str, args)], capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [*client, *map(str, args)], capture_output=True, text=True, timeout=300, cwd=cwd
+    )
 
 
 def client_probabilities(client, onnx_path, images, *flags):
@@ -250,8 +252,7 @@ def test_client_gives_keras_probabilities_on_every_image(client, chain):
     names = [path.name for path in chain["images"]]
     assert (differences <= PARITY).all(), dict(zip(names, differences, strict=True))
     # The top-3 line of each image names Keras' three most likely classes, best first.
-    folder = str(chain["images"][0].parent)
-    tops = [line for line in stdout.splitlines() if line.strip().startswith(folder)]
+    tops = [line for line in stdout.splitlines() if line.startswith("  ") and "%" in line]
     assert len(tops) == len(chain["images"])
     for line, p in zip(tops, chain["keras"], strict=True):
         assert line.split()[1::2] == [CLASS_NAMES[i] for i in np.argsort(-p)[:3]], line
@@ -275,16 +276,33 @@ def test_bgr_instead_of_rgb_fails_the_comparison(client, chain):
     assert np.abs(swapped - keras_bgr).max() <= PARITY
 
 
+def logits(model, x):
+    """The numbers the model's softmax turns into probabilities (they never saturate)."""
+    last = model.layers[-1]
+    assert type(last).__name__ == "Activation" and last.get_config()["activation"] == "softmax"
+    before_softmax = type(model)(model.inputs, model.layers[-2].output)
+    return before_softmax.predict(x, verbose=0)
+
+
 def test_stretching_instead_of_cropping_fails_the_comparison(chain):
-    """A client that squashed the whole photo to 32x32 would fail too, on non-square images."""
+    """A client that squashed the whole photo to 32x32 would fail too, on non-square images.
+
+    Compared where nothing saturates: the prepared inputs themselves, and the logits (a
+    softmax can round two different inputs to the same 1.0).
+    """
 
     def stretch(image):
         return cv2.resize(image, (32, 32), interpolation=cv2.INTER_AREA)
 
-    stretched = keras_probabilities(chain["model"], chain["images"], stretch)
-    not_square = [i for i, (_, (h, w), _) in enumerate(IMAGES) if h != w]
-    differences = np.abs(stretched - chain["keras"]).max(axis=1)
-    assert (differences[not_square] > PARITY).all(), differences
+    photos = [read_rgb(path) for path in chain["images"]]
+    cropped = np.stack([ker6.to_cifar_size(p) for p in photos]).astype(np.float32) / 255
+    stretched = np.stack([stretch(p) for p in photos]).astype(np.float32) / 255
+    square = np.array([h == w for _, (h, w), _ in IMAGES])
+    inputs = np.abs(stretched - cropped).max(axis=(1, 2, 3))  # one per image
+    assert (inputs[~square] > 0.05).all(), inputs  # more than JPEG or rounding noise
+    assert (inputs[square] == 0).all(), inputs  # control: a square image is not cut
+    differences = np.abs(logits(chain["model"], stretched) - logits(chain["model"], cropped))
+    assert (differences.max(axis=1)[~square] > 100 * PARITY).all(), differences.max(axis=1)
 
 
 def test_repeat_times_the_forward_pass(client, chain):
@@ -314,3 +332,87 @@ def test_client_refuses_bad_input_in_one_line(client, chain, tmp_path):
         result = run_client(client, *args)
         assert "Exception in thread" not in result.stderr, (case, result.stderr)
         assert_clean_error(result)
+
+
+def test_client_refuses_the_images_python_refuses(client, chain, bad_inputs, tmp_path):
+    """Every file ker6_predict.py (read_rgb) refuses, the client refuses in one line; every
+    file it reads, the client reads. JPEGs cut at several places, as Pillow judges them."""
+    jpeg = chain["images"][1].read_bytes()  # tall.jpg
+    assert jpeg[:2] == b"\xff\xd8" and jpeg[-2:] == b"\xff\xd9"
+    png = chain["images"][0].read_bytes()  # wide.png
+    assert png[-8:-4] == b"IEND"  # the last chunk: length 0, IEND, its CRC
+    files = dict(bad_inputs)
+    files.pop("missing")  # "no image" above
+    for name, data in {
+        "jpeg without its last byte": jpeg[:-1],
+        "jpeg without its end marker": jpeg[:-2],
+        "jpeg cut in its data": jpeg[: len(jpeg) * 3 // 4],
+        "jpeg with bytes after its end": jpeg + b"\x00 a camera's trailer" * 4,
+        "whole jpeg": jpeg,
+        "png without its last byte": png[:-1],
+        "png without its IEND chunk": png[:-12],
+    }.items():
+        suffix = ".png" if name.startswith("png") else ".jpg"
+        files[name] = tmp_path / f"{name.replace(' ', '_')}{suffix}"
+        files[name].write_bytes(data)
+    refused = {}
+    for name, path in files.items():
+        try:
+            read_rgb(path)
+            python_refuses = False
+        except LessonError:
+            python_refuses = True
+        result = run_client(client, chain["onnx"], path)
+        if python_refuses:
+            assert "Exception in thread" not in result.stderr, (name, result.stderr)
+            assert_clean_error(result)
+            assert str(path) in result.stderr, (name, result.stderr)
+            refused[name] = result.stderr
+        else:
+            assert result.returncode == 0, (name, result.stderr)
+    cut = [name for name in files if "without" in name or "cut" in name]
+    assert len(cut) == 5 and all("truncated" in refused[name] for name in cut), refused
+    assert "is a folder, not an image file" in refused["directory"]
+    read = {"whole jpeg", "jpeg with bytes after its end", "smaller than the kernel"}
+    assert refused.keys() == files.keys() - read
+
+
+def test_client_columns_line_up_with_non_ascii_names(client, chain, tmp_path):
+    """Names are counted in characters, as ker6_predict.py counts them, not in bytes; a name
+    longer than 40 characters is cut to its end, as ker6 cuts it."""
+    source = chain["images"][2]
+    names = ["a.png", "mačka_čiernobiela.png", "žirafa.png", "ľadová_kryha_na_šírom_mori_ťava.png"]
+    names.append("čerstvý_" * 6 + ".png")  # longer than 40 characters
+    for name in names:
+        (tmp_path / name).write_bytes(source.read_bytes())
+    result = run_client(client, chain["onnx"], *names, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("  ") and "%" in line]
+    assert len(rows) == len(names), result.stdout
+    width = 40  # the longest name is longer: ker6 shows its last 37 characters after "..."
+    for row, name in zip(rows, names, strict=True):
+        shown = name if len(name) <= width else "..." + name[-(width - 3) :]
+        assert row[2 : 2 + width] == shown.ljust(width), (row, shown)
+    starts = {len(row) - len(row[2 + width :].lstrip()) for row in rows}
+    assert len(starts) == 1, rows  # the first class starts in the same column on every row
+
+
+def test_non_ascii_names_without_a_utf8_locale(client, chain, tmp_path):
+    """C++ takes a file name as bytes, in any locale. Java decodes it with the locale's
+    character set: under LC_ALL=C it can't, and one line says how to run it."""
+    path = tmp_path / "mačka.png"
+    path.write_bytes(chain["images"][2].read_bytes())
+    result = subprocess.run(
+        [*client, str(chain["onnx"]), str(path)],
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=300,
+        env={**os.environ, "LC_ALL": "C", "LANG": "C"},
+    )
+    if Path(client[0]).parent.name == "cpp":
+        assert result.returncode == 0 and "mačka.png" in result.stdout, result.stderr
+    else:
+        assert "Exception in thread" not in result.stderr, result.stderr
+        assert_clean_error(result)
+        assert "LC_ALL=C.UTF-8" in result.stderr

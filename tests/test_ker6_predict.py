@@ -6,18 +6,63 @@ import zipfile
 from pathlib import Path
 
 import cv2
+import matplotlib.colors
 import numpy as np
 import pytest
 from cifar_data import make_cifar_folder
 from conftest import assert_clean_error, read_json, run_in_process, run_script
 
-from common import deployment
+from common import cifar10, deployment
 from common.cifar10 import CLASS_NAMES
-from common.files import read_rgb, sample_photos
+from common.files import RIGHT, WRONG, default_image_path, read_rgb
 from common.lesson import LessonError, load_definitions
 
 SCRIPT = "ker6_predict.py"
 ker6 = load_definitions(SCRIPT)  # the lesson's functions and constants; none of its steps run
+MUTATIONS = [  # (lesson, text, replacement, what it breaks): tests/mutants.py applies each
+    (
+        "common/deployment.py",
+        'CODE_LAYERS = ("Lambda", "TFOpLambda", "__lambda__")',
+        "CODE_LAYERS = ()",
+        "the lesson's own check never sees a Lambda: only Keras' safe_mode stands in the way",
+    ),
+    (
+        "ker6_predict.py",
+        'return 1.0 if names & {"Rescaling", "Normalization"} else 1.0 / 255.0',
+        'return 1.0 if names & {"Rescaling", "Normalization"} else 1.0',
+        "pixels 0..255 go into a model trained on 0..1",
+    ),
+    (
+        "ker6_predict.py",
+        "best = np.argsort(probabilities)[::-1][:k]",
+        "best = np.argsort(probabilities)[:k]",
+        "the three least likely classes printed as the top 3",
+    ),
+    (
+        "ker6_predict.py",
+        "return center_square(image, size)",
+        "return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)",
+        "a photo squashed to 32x32 instead of its centre cut out, unlike CIFAR-10's images",
+    ),
+    (
+        "ker6_predict.py",
+        "right = labels[i] is not None and name == CLASS_NAMES[labels[i]]",
+        "right = labels[i] is not None and name != CLASS_NAMES[labels[i]]",
+        "the figure marks wrong guesses ✓ and the true class ✗",
+    ),
+    (
+        "ker6_predict.py",
+        "drawn = bars.barh(y, [q for _, q in top], color=colors)",
+        "drawn = bars.barh(y, [top[0][1]] * len(top), color=colors)",
+        "the three bars all as long as the first guess's",
+    ),
+    (
+        "ker6_predict.py",
+        "if resolve_data_dir(data_dir) is not None:",
+        "if True:",
+        "without the test set and offline, the lesson stops instead of using the sample photos",
+    ),
+]
 
 
 @pytest.fixture(scope="module")
@@ -79,37 +124,77 @@ def test_default_model_prefers_the_full_run_then_the_newest_variant(tmp_path, ca
     assert ker6.model_file("other.keras", models_dir=tmp_path) == Path("other.keras")
 
 
-@pytest.mark.parametrize("suffix", [".h5", ".keras"])
-def test_lambda_model_is_refused_without_running_its_code(keras, tmp_path, suffix, monkeypatch):
-    marker = tmp_path / "lambda-code-ran"
+@pytest.fixture(scope="module")
+def lambda_models(keras, tmp_path_factory):
+    """A model with a Lambda layer whose code creates a marker file, as .h5 and .keras."""
+    folder = tmp_path_factory.mktemp("lambda")
+    marker = folder / "lambda-code-ran"
     # The path is baked into the code object as a constant, so the stored bytecode alone
     # would create the marker wherever the file is loaded.
     code = eval(f"lambda x: __import__('pathlib').Path({str(marker)!r}).touch() or x")
-    path = tmp_path / f"evil{suffix}"
-    small_cnn(keras, code=code).save(path)
+    model = small_cnn(keras, code=code)
+    paths = {suffix: folder / f"evil{suffix}" for suffix in (".h5", ".keras")}
+    for path in paths.values():
+        model.save(path)
     marker.unlink()  # building the model ran the function once; start clean
+    return paths, marker
 
-    result = run_script(SCRIPT, "--model", path, "--no-show", "--output-dir", tmp_path / "out")
+
+def test_lambda_model_is_refused_from_the_command_line(lambda_models, tmp_path):
+    paths, marker = lambda_models
+    out = tmp_path / "out"
+    result = run_script(SCRIPT, "--model", paths[".h5"], "--no-show", "--output-dir", out)
     assert_clean_error(result)
-    assert "Lambda" in result.stderr and "refusing" in result.stderr
+    assert "it holds a Lambda layer" in result.stderr and not marker.exists()
+    assert not (out / "ker6_predict.json").exists()
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".keras"])
+def test_the_lessons_own_check_refuses_a_lambda_with_keras_safe_mode_off(
+    keras, lambda_models, tmp_path, suffix, monkeypatch
+):
+    """Each lock holds alone: the lesson's config check, then Keras' safe_mode."""
+    paths, marker = lambda_models
+    args = ["--model", paths[suffix], "--no-show", "--output-dir", tmp_path / "out"]
+    load_model = keras.models.load_model
+
+    def unsafe(*args, **kwargs):  # Keras' lock opened: whatever the lesson asks for
+        return load_model(*args, **{**kwargs, "safe_mode": False})
+
+    with monkeypatch.context() as patch:
+        patch.setattr(keras.models, "load_model", unsafe)
+        with pytest.raises(LessonError, match="it holds a Lambda layer"):
+            run_in_process(SCRIPT, *args)
     assert not marker.exists()
 
-    # Keras' own lock, without the lesson's config check in front of it, also holds: the
-    # lesson's cell reads the config but lets the Lambda through to load_model.
-    monkeypatch.setattr(deployment, "check_model_file", deployment.read_model_config)
-    with pytest.raises(LessonError, match="safe_mode"):
-        run_in_process(SCRIPT, "--model", path, "--no-show", "--output-dir", tmp_path / "out")
+    # Keras' own lock, without the lesson's check in front of it, also holds.
+    with monkeypatch.context() as patch:
+        patch.setattr(deployment, "check_model_file", deployment.read_model_config)
+        with pytest.raises(LessonError, match="safe_mode"):
+            run_in_process(SCRIPT, *args)
     assert not marker.exists()
 
     # Control: the file really is dangerous. Loading it unsafely runs the code.
-    keras.models.load_model(path, safe_mode=False, compile=False)
+    load_model(paths[suffix], safe_mode=False, compile=False)
     assert marker.exists()
+    marker.unlink()
 
 
-def test_config_naming_a_function_outside_keras_is_refused(good_models, tmp_path):
-    # Rewrite a .keras file so that the Dense layer's activation is os.system.
+def keras_file_with(good_models, tmp_path, change):
+    """A copy of the good .keras file whose config.json went through change(config)."""
     source = zipfile.ZipFile(good_models["keras"])
     config = json.loads(source.read("config.json"))
+    change(config)
+    path = tmp_path / "edited.keras"
+    with zipfile.ZipFile(path, "w") as out:
+        for name in source.namelist():
+            data = json.dumps(config) if name == "config.json" else source.read(name)
+            out.writestr(name, data)
+    return path
+
+
+def os_system_activation(config):
+    """The Dense layer's activation becomes os.system."""
     dense = [layer for layer in config["config"]["layers"] if layer["class_name"] == "Dense"]
     dense[0]["config"]["activation"] = {
         "module": "os",
@@ -117,19 +202,29 @@ def test_config_naming_a_function_outside_keras_is_refused(good_models, tmp_path
         "config": "system",
         "registered_name": "function",
     }
-    path = tmp_path / "evil.keras"
-    with zipfile.ZipFile(path, "w") as out:
-        for name in source.namelist():
-            data = json.dumps(config) if name == "config.json" else source.read(name)
-            out.writestr(name, data)
-    result = run_script(SCRIPT, "--model", path, "--no-show", "--output-dir", tmp_path / "out")
-    assert_clean_error(result)
-    assert "os.system" in result.stderr
 
 
-def test_find_code_in_config_passes_a_plain_model(good_models):
-    for path in good_models.values():
+def test_config_naming_a_function_outside_keras_is_refused(good_models, tmp_path):
+    path = keras_file_with(good_models, tmp_path, os_system_activation)
+    with pytest.raises(LessonError, match=r"it holds os\.system"):
+        run_in_process(SCRIPT, "--model", path, "--no-show", "--output-dir", tmp_path / "out")
+
+
+def test_find_code_in_config_finds_code_and_only_code(good_models):
+    for path in good_models.values():  # a plain model: nothing to refuse
         assert deployment.find_code_in_config(deployment.read_model_config(path)) == []
+    config = deployment.read_model_config(good_models["keras"])
+    os_system_activation(config)
+    assert deployment.find_code_in_config(config) == ["os.system"]
+    layers = config["config"]["layers"]
+    layers.append({"module": "keras.layers", "class_name": "Lambda", "config": {}})
+    layers.append({"class_name": "Lambda", "config": {"function": ["4wEAAAAA", None, None]}})
+    layers.append({"module": None, "class_name": "X", "registered_name": "mine>Shift"})
+    assert deployment.find_code_in_config(config) == [
+        "a Lambda layer",
+        "os.system",
+        "the custom object mine>Shift",
+    ]
 
 
 # --- Broken files and wrong models: one clear line, exit code 2 ---
@@ -175,20 +270,20 @@ def test_broken_model_files_are_refused(good_models, keras, tmp_path):
         with pytest.raises(LessonError) as refused:
             deployment.check_model_file(path)
         assert path.name in str(refused.value), name
-    # From the command line: one clear line and exit code 2, before TensorFlow starts.
-    for name in ("truncated .h5", "truncated .keras"):
-        result = run_script(SCRIPT, "--model", paths[name], "--no-show", "--output-dir", tmp_path)
-        assert_clean_error(result)
-        assert "truncated" in result.stderr
+    with pytest.raises(LessonError, match="no such model file"):
+        deployment.check_model_file(paths["missing"])
+    # From the command line: one clear line and exit code 2, and no results written.
+    result = run_script(
+        SCRIPT, "--model", paths["truncated .keras"], "--no-show", "--output-dir", tmp_path
+    )
+    assert_clean_error(result)
+    assert "truncated" in result.stderr
     assert not (tmp_path / "ker6_predict.json").exists()
 
 
 def test_missing_default_model_says_how_to_make_it(tmp_path):
     with pytest.raises(LessonError, match=r"ker5_cifar10_cnn\.py --quick"):
         ker6.model_file(None, models_dir=tmp_path)
-    result = run_script(SCRIPT, "--model", tmp_path / "typo.h5", "--output-dir", tmp_path)
-    assert_clean_error(result)
-    assert "no such model file" in result.stderr and "typo.h5" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -204,12 +299,9 @@ def test_model_with_wrong_input_or_output_is_refused(
         run_in_process(SCRIPT, "--model", path, "--no-show", "--output-dir", tmp_path / "out")
 
 
-def test_wrong_model_exits_2_from_the_command_line(keras, tmp_path):
-    path = tmp_path / "five.h5"
-    small_cnn(keras, classes=5).save(path)
-    result = run_script(SCRIPT, "--model", path, "--no-show", "--output-dir", tmp_path / "o")
-    assert_clean_error(result)
-    assert "not 10 classes" in result.stderr
+@pytest.mark.parametrize("seed", ["-1", "4294967296"])
+def test_a_seed_out_of_range_is_one_line(seed):
+    assert_clean_error(run_script(SCRIPT, "--seed", seed))
 
 
 # --- Making a photo look like CIFAR-10 ---
@@ -233,12 +325,14 @@ def test_read_rgb_gives_rgb_order(tmp_path):
     assert tuple(read_rgb(path)[0, 0]) == (200, 10, 10)
 
 
-def test_explicit_non_image_is_an_error(good_models, bad_inputs, tmp_path):
-    result = run_script(
-        SCRIPT, bad_inputs["not an image"], "--model", good_models["h5"], "--output-dir", tmp_path
-    )
+def test_a_cut_png_is_one_line(good_models, tmp_path):
+    """A PNG without its last chunk: OpenCV's PNG reader would add a line of its own."""
+    png = write_image(tmp_path / "photo.png", np.full((40, 40, 3), 90, np.uint8)).read_bytes()
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(png[:-12])
+    result = run_script(SCRIPT, cut, "--model", good_models["h5"], "--output-dir", tmp_path)
     assert_clean_error(result)
-    assert "notes.txt" in result.stderr
+    assert "cut.png" in result.stderr
 
 
 def test_top_classes_orders_by_probability():
@@ -257,10 +351,70 @@ def test_model_without_softmax_is_refused():
     deployment.check_probabilities(np.full((2, 10), 0.1, np.float32), "ok.h5")
 
 
-def test_offline_fallback_images_exist():
-    images, names, labels = sample_photos(ker6.to_cifar_size)
-    assert images.shape[1:] == (32, 32, 3) and len(images) == len(names) >= 1
-    assert labels == [None] * len(names)
+# --- The figure: each image with its top 3 as bars, ✓ on the true class, ✗ on a wrong guess ---
+
+
+def test_figure_draws_the_top_3_of_each_image_with_marks():
+    images = np.zeros((3, 32, 32, 3), np.uint8)
+    p = np.full((3, 10), 0.02, np.float32)
+    p[0, [3, 5, 1]] = [0.6, 0.15, 0.09]  # a cat, guessed right
+    p[1, [5, 3, 9]] = [0.5, 0.3, 0.04]  # a cat, guessed dog first, cat second
+    p[2, [8, 0, 2]] = [0.7, 0.1, 0.04]  # a file of unknown class
+    labels = [3, 3, None]
+    fig = ker6.plot_image_predictions(images, ["test #1", "test #2", "x.png"], p, labels)
+    bar_axes = [ax for ax in fig.axes if ax.patches]
+    assert len(bar_axes) == 3
+    expected = [
+        (["✓ cat", "dog", "automobile"], [RIGHT, None, None]),
+        (["✗ dog", "✓ cat", "truck"], [WRONG, RIGHT, None]),
+        (["ship", "airplane", "bird"], [None, None, None]),
+    ]
+    for ax, probabilities, (texts, marks) in zip(bar_axes, p, expected, strict=True):
+        ticks = {t.get_position()[1]: t.get_text() for t in ax.get_yticklabels()}
+        shown = sorted(ax.patches, key=lambda bar: -bar.get_y())  # top bar first
+        assert [ticks[bar.get_y() + bar.get_height() / 2] for bar in shown] == texts
+        np.testing.assert_allclose(
+            [bar.get_width() for bar in shown], np.sort(probabilities)[-3:][::-1]
+        )
+        for bar, mark in zip(shown, marks, strict=True):
+            color = mark["color"] if mark else ker6.NEUTRAL
+            assert matplotlib.colors.same_color(bar.get_facecolor(), color)
+    title = fig._suptitle.get_text()
+    assert title.startswith("1 of 2 first guesses right") and title.endswith("top 3 for 2 of 2")
+
+
+# --- No test set and no network: matplotlib's sample photos stand in ---
+
+
+def test_offline_without_the_test_set_predicts_the_sample_photos(
+    keras, good_models, tmp_path, monkeypatch, capsys
+):
+    def offline():
+        raise Exception("URL fetch failure on https://www.cs.toronto.edu/...: None -- refused")
+
+    monkeypatch.setattr(cifar10, "LOCAL_FOLDER", tmp_path / "no-such-folder")  # not this machine's
+    monkeypatch.setattr(keras.datasets.cifar10, "load_data", offline)
+    out = tmp_path / "out"
+    args = ["--model", good_models["h5"], "--no-show", "--output-dir", out]
+    run = run_in_process(SCRIPT, *args, env={"CIFAR10_DIR": None})
+    printed = capsys.readouterr().out
+    assert "no CIFAR-10 test set here" in printed and "confident nonsense" in printed
+    # Known answer: matplotlib's sample photos, their centre squares at 32x32, through the model.
+    folder = default_image_path().parent
+    expected = []
+    for name in run["names"]:
+        photo = read_rgb(folder / name)
+        side = min(photo.shape[:2])
+        top, left = (photo.shape[0] - side) // 2, (photo.shape[1] - side) // 2
+        square = photo[top : top + side, left : left + side]
+        expected.append(cv2.resize(square, (32, 32), interpolation=cv2.INTER_AREA))
+    assert len(expected) >= 1 and run["labels"] == [None] * len(expected)
+    np.testing.assert_array_equal(run["images"], np.stack(expected))
+    reference = run["model"].predict(np.stack(expected).astype(np.float32) / 255, verbose=0)
+    np.testing.assert_allclose(run["probabilities"], reference, atol=1e-6)
+    report = read_json(out / "ker6_predict.json")
+    assert [entry["file"] for entry in report["predictions"]] == run["names"]
+    assert report["accuracy"] is None and (out / "ker6_predict.png").is_file()
 
 
 # --- A folder with a non-image in it, exported and run in four runtimes ---
@@ -360,18 +514,8 @@ def test_chain_ker5_then_ker6(keras, tmp_path):
     assert full_run.read_bytes() == b"the model of a 30-epoch run"
     model_path = models / "cifar10_cnn_quick.h5"
     out = tmp_path / "out6"
-    result = run_script(
-        SCRIPT,
-        "--model",
-        model_path,
-        "--data-dir",
-        data,
-        "--quick",
-        "--no-show",
-        "--output-dir",
-        out,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    args = ["--model", model_path, "--data-dir", data, "--quick", "--no-show", "--output-dir", out]
+    run_in_process(SCRIPT, *args)
     predictions = read_json(out / "ker6_predict.json")["predictions"]
     assert len(predictions) == 8  # --quick: 8 test images
 

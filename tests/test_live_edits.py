@@ -363,28 +363,52 @@ def test_ker6_top_5_classes(tmp_path):
         assert [p for _, p in top] == sorted((p for _, p in top), reverse=True)
 
 
-def test_ker7_a_fourth_model(tmp_path):
+def test_ker7_a_fifth_model(tmp_path):
+    """ResNet50 added to MODELS: offline, the one line names ResNet50's weights file (the one
+    Keras asks for), not the class index that is cached; untrained, it runs and is counted."""
+    from conftest import ROOT, run_script
+    from keras.src.utils import file_utils
+
+    from common.keras_setup import start_keras
     from common.lesson import load_definitions
+
+    keras = start_keras()
+    asked = []
+
+    def record(fname, origin, **kwargs):
+        asked.append((fname, origin))
+        raise InterruptedError  # stop there: nothing is downloaded
+
+    saved, file_utils.get_file = file_utils.get_file, record
+    try:
+        with pytest.raises(InterruptedError):
+            keras.applications.ResNet50(weights="imagenet")
+    finally:
+        file_utils.get_file = saved
+    (weights_file, url), *_ = asked
 
     models_dir = tmp_path / "keras" / "models"
     models_dir.mkdir(parents=True)
     table = {str(i): [f"w{i:08d}", f"label_{i}"] for i in range(1000)}
     (models_dir / "imagenet_class_index.json").write_text(json.dumps(table))
-    line = '    "efficientnetb0": ("EfficientNetB0", "efficientnet"),'
+    line = '    "efficientnetb0": ("EfficientNetB0", "efficientnet", True),'
+    edit = [(line, line + '\n    "resnet50": ("ResNet50", "resnet50", True),')]
+    env = {"KERAS_HOME": str(tmp_path / "keras")}
     out = tmp_path / "out"
-    result, _ = run_edited_copy(
-        tmp_path,
-        "ker7_pretrained.py",
-        [(line, line + '\n    "resnet50": ("ResNet50", "resnet50"),')],
-        *("--model", "resnet50", "--weights", "none", "--offline", "--quick", "--no-show"),
-        *("--output-dir", out),
-        env={"KERAS_HOME": str(tmp_path / "keras")},
-    )
+    flags = ["--model", "resnet50", "--offline", "--no-show", "--output-dir", out]
+    refused, copy = run_edited_copy(tmp_path, "ker7_pretrained.py", edit, *flags, env=env)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr[-2000:]
+    why = "error: --offline and not in the Keras cache: download"
+    assert refused.stderr.startswith(f"{why} {weights_file} (from {url})")
+    assert url in refused.stderr and "imagenet_class_index.json" not in refused.stderr
+    assert "Downloading" not in refused.stdout
+
+    result = run_script(copy, *flags, "--weights", "none", env={"PYTHONPATH": str(ROOT), **env})
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-2000:]
     data = read_json(out / "ker7_pretrained.json")
     assert data["model"] == "ResNet50" and data["params"] == 25_636_712  # count_params()
     assert "25,636,712 parameters = 102.5 MB as float32" in result.stdout
-    buddy = [line for line in result.stdout.splitlines() if "VGG-BUDDY" in line]
-    models = load_definitions("ker7_pretrained").MODELS  # the lesson's three, not the copy's
-    assert len(buddy) == 1 and all(name in buddy[0] for name in models)
+    models = load_definitions("ker7_pretrained").MODELS  # the lesson's four, not the copy's
+    others = [line for line in result.stdout.splitlines() if "the other models here" in line]
+    assert len(others) == 1 and all(name in others[0] for name in models)
     assert (out / "ker7_pretrained.png").is_file()

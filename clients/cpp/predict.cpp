@@ -23,7 +23,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -46,9 +48,58 @@ std::string first_line(const std::string& text) {
     return line.empty() ? "unknown error" : line;
 }
 
+// True unless the bytes are a JPEG that ends before its end-of-image marker (FF D9). OpenCV
+// decodes such a file without complaint, grey where the data stops; ker6_predict.py (Pillow)
+// refuses it. Segments are skipped by their length, so a thumbnail inside EXIF data does not
+// count; in the compressed data FF 00 is a stuffed FF byte and FF FF a fill byte.
+bool jpeg_is_complete(const std::vector<unsigned char>& d) {
+    size_t n = d.size(), i = 2;
+    if (n < 4 || d[0] != 0xFF || d[1] != 0xD8) return true;  // not a JPEG
+    while (true) {
+        while (i + 1 < n && !(d[i] == 0xFF && d[i + 1] != 0x00 && d[i + 1] != 0xFF)) ++i;
+        if (i + 1 >= n) return false;  // no end-of-image marker
+        unsigned char marker = d[i + 1];
+        i += 2;
+        if (marker == 0xD9) return true;                                     // end of image
+        if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) continue;  // no length
+        if (i + 2 > n) return false;
+        i += static_cast<size_t>(d[i]) << 8 | d[i + 1];  // the length counts its own 2 bytes
+        if (i > n) return false;
+    }
+}
+
+// True unless the bytes are a PNG that ends before its IEND chunk. libpng would print its own
+// line on stderr for such a file; ker6_predict.py refuses it too. Each chunk is its length
+// (4 bytes), its type (4), its data and a CRC (4).
+bool png_is_complete(const std::vector<unsigned char>& d) {
+    static const unsigned char kSignature[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+    if (d.size() < 8 || !std::equal(kSignature, kSignature + 8, d.begin())) return true;
+    for (size_t i = 8; i + 8 <= d.size();) {
+        size_t length = static_cast<size_t>(d[i]) << 24 | d[i + 1] << 16 | d[i + 2] << 8 | d[i + 3];
+        bool end = std::equal(d.begin() + i + 4, d.begin() + i + 8, "IEND");
+        i += 12 + length;
+        if (i > d.size()) return false;
+        if (end) return true;
+    }
+    return false;
+}
+
 // The image as the network saw it in training: an NHWC float32 blob of shape (1, 32, 32, 3).
+// The same checks as ker6_predict.py makes when it reads a file.
 cv::Mat prepare(const std::string& path, double scale, bool swap_to_rgb) {
-    if (!std::ifstream(path).good()) throw UsageError("no such image file: " + path);
+    std::error_code ignored;
+    if (!std::filesystem::exists(path, ignored)) throw UsageError("no such image file: " + path);
+    if (std::filesystem::is_directory(path, ignored))
+        throw UsageError(path + " is a folder, not an image file");
+    std::ifstream file(path, std::ios::binary);
+    if (!file) throw UsageError("cannot read " + path);
+    std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(file)),
+                                     std::istreambuf_iterator<char>());
+    if (bytes.empty()) throw UsageError(path + " is empty (0 bytes)");
+    if (!jpeg_is_complete(bytes))  // before imread, whose JPEG reader would warn on stderr
+        throw UsageError(path + " is a broken or truncated JPEG (it ends before its last marker)");
+    if (!png_is_complete(bytes))  // the same for PNG, whose reader would print an error
+        throw UsageError(path + " is a broken or truncated PNG (it ends before its last chunk)");
     cv::Mat image = cv::imread(path, cv::IMREAD_COLOR);  // 8-bit BGR, whatever the file held
     if (image.empty()) throw UsageError(path + " is not an image OpenCV can read");
     if (swap_to_rgb) cv::cvtColor(image, image, cv::COLOR_BGR2RGB);  // Keras models want RGB
@@ -61,6 +112,25 @@ cv::Mat prepare(const std::string& path, double scale, bool swap_to_rgb) {
     small.convertTo(pixels, CV_32F, scale);  // (32, 32) of 3 floats, 0..1
     int shape[] = {1, kSide, kSide, 3};      // (batch, height, width, channels)
     return pixels.reshape(1, 4, shape).clone();
+}
+
+// How many characters a UTF-8 string shows: its code points (bytes not of the form 10xxxxxx),
+// as Python's len() counts them. printf's %-*s counts bytes, which breaks the columns.
+size_t characters(const std::string& text) {
+    return std::count_if(text.begin(), text.end(),
+                         [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
+}
+
+// The name in a column of `width` characters, as ker6_predict.py prints it: padded with
+// spaces, or "..." and its last characters when it is longer.
+std::string in_column(const std::string& name, size_t width) {
+    size_t length = characters(name);
+    if (length <= width) return name + std::string(width - length, ' ');
+    size_t skip = length - (width - 3), start = 0;  // drop the first `skip` characters
+    for (size_t seen = 0; start < name.size(); ++start) {
+        if ((static_cast<unsigned char>(name[start]) & 0xC0) != 0x80 && seen++ == skip) break;
+    }
+    return "..." + name.substr(start);
 }
 
 double median(std::vector<double> values) {
@@ -123,7 +193,8 @@ int run(int argc, char** argv) {
     std::printf("model: %s (OpenCV %s, cv::dnn)\n", model.c_str(), CV_VERSION);
 
     size_t width = 0;  // names padded to one column, as ker6_predict.py prints them
-    for (const std::string& path : images) width = std::max(width, std::min<size_t>(path.size(), 40));
+    for (const std::string& path : images) width = std::max(width, characters(path));
+    width = std::min<size_t>(width, 40);
     std::vector<double> forward_ms;
     for (const std::string& path : images) {
         cv::Mat blob = prepare(path, scale, swap_to_rgb);
@@ -144,7 +215,7 @@ int run(int argc, char** argv) {
         std::vector<int> order(kClassNames.size());
         std::iota(order.begin(), order.end(), 0);
         std::stable_sort(order.begin(), order.end(), [p](int a, int b) { return p[a] > p[b]; });
-        std::printf("  %-*s ", static_cast<int>(width), path.c_str());
+        std::printf("  %s ", in_column(path, width).c_str());
         for (int k = 0; k < kTopK; ++k)
             std::printf("  %11s %5.1f%%", kClassNames[order[k]].c_str(), 100.0 * p[order[k]]);
         std::printf("\n");

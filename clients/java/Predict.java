@@ -11,7 +11,10 @@
 // The options are those of the C++ program (clients/cpp/predict.cpp).
 // Bad input gives one line "error: ..." on stderr and exit code 2.
 
+import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -52,9 +55,67 @@ public class Predict {
         return line.isEmpty() ? "unknown error" : line;
     }
 
-    /** The image as the network saw it in training: an NHWC float32 blob (1, 32, 32, 3). */
+    /**
+     * True unless the bytes are a JPEG that ends before its end-of-image marker (FF D9). OpenCV
+     * decodes such a file without complaint, grey where the data stops; ker6_predict.py (Pillow)
+     * refuses it. Segments are skipped by their length, so a thumbnail inside EXIF data does
+     * not count; in the compressed data FF 00 is a stuffed FF byte and FF FF a fill byte.
+     */
+    static boolean jpegIsComplete(byte[] d) {
+        int n = d.length, i = 2;
+        if (n < 4 || (d[0] & 0xFF) != 0xFF || (d[1] & 0xFF) != 0xD8) return true; // not a JPEG
+        while (true) {
+            while (i + 1 < n && !((d[i] & 0xFF) == 0xFF && d[i + 1] != 0 && (d[i + 1] & 0xFF) != 0xFF)) i++;
+            if (i + 1 >= n) return false; // no end-of-image marker
+            int marker = d[i + 1] & 0xFF;
+            i += 2;
+            if (marker == 0xD9) return true; // end of image
+            if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8)) continue; // no length
+            if (i + 2 > n) return false;
+            i += (d[i] & 0xFF) << 8 | (d[i + 1] & 0xFF); // the length counts its own 2 bytes
+            if (i > n) return false;
+        }
+    }
+
+    /**
+     * True unless the bytes are a PNG that ends before its IEND chunk. libpng would print its
+     * own line on stderr for such a file; ker6_predict.py refuses it too. Each chunk is its
+     * length (4 bytes), its type (4), its data and a CRC (4).
+     */
+    static boolean pngIsComplete(byte[] d) {
+        byte[] signature = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+        if (d.length < 8 || !Arrays.equals(Arrays.copyOf(d, 8), signature)) return true;
+        for (long i = 8; i + 8 <= d.length;) {
+            int at = (int) i;
+            long length = ((d[at] & 0xFFL) << 24) | (d[at + 1] & 0xFF) << 16 | (d[at + 2] & 0xFF) << 8
+                    | (d[at + 3] & 0xFF);
+            boolean end = d[at + 4] == 'I' && d[at + 5] == 'E' && d[at + 6] == 'N' && d[at + 7] == 'D';
+            i += 12 + length;
+            if (i > d.length) return false;
+            if (end) return true;
+        }
+        return false;
+    }
+
+    /**
+     * The image as the network saw it in training: an NHWC float32 blob (1, 32, 32, 3). The same
+     * checks as ker6_predict.py makes when it reads a file.
+     */
     static Mat prepare(String path, double scale, boolean swapToRgb) throws UsageError {
-        if (!Files.isRegularFile(Paths.get(path))) throw new UsageError("no such image file: " + path);
+        Path file = Paths.get(path);
+        if (!Files.exists(file)) throw new UsageError("no such image file: " + path);
+        if (Files.isDirectory(file)) throw new UsageError(path + " is a folder, not an image file");
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new UsageError("cannot read " + path);
+        }
+        if (bytes.length == 0) throw new UsageError(path + " is empty (0 bytes)");
+        if (!jpegIsComplete(bytes)) // before imread, whose JPEG reader would warn on stderr
+            throw new UsageError(path + " is a broken or truncated JPEG (it ends before its last marker)");
+        if (!pngIsComplete(bytes)) // the same for PNG, whose reader would print an error
+            throw new UsageError(path + " is a broken or truncated PNG (it ends before its last chunk)");
         Mat image = Imgcodecs.imread(path, Imgcodecs.IMREAD_COLOR); // 8-bit BGR
         if (image.empty()) throw new UsageError(path + " is not an image OpenCV can read");
         if (swapToRgb) Imgproc.cvtColor(image, image, Imgproc.COLOR_BGR2RGB); // Keras wants RGB
@@ -66,6 +127,21 @@ public class Predict {
         Mat pixels = new Mat();
         small.convertTo(pixels, CvType.CV_32F, scale); // (32, 32) of 3 floats, 0..1
         return pixels.reshape(1, new int[] {1, SIDE, SIDE, 3}).clone(); // (batch, h, w, channels)
+    }
+
+    /** How many characters a name shows: its code points, as Python's len() counts them. */
+    static int characters(String text) {
+        return text.codePointCount(0, text.length());
+    }
+
+    /**
+     * The name in a column of `width` characters, as ker6_predict.py prints it: padded with
+     * spaces, or "..." and its last characters when it is longer.
+     */
+    static String inColumn(String name, int width) {
+        int length = characters(name);
+        if (length <= width) return name + " ".repeat(width - length);
+        return "..." + name.substring(name.offsetByCodePoints(0, length - (width - 3)));
     }
 
     static double median(List<Double> values) {
@@ -130,7 +206,8 @@ public class Predict {
         System.out.printf("model: %s (OpenCV %s, org.opencv.dnn)%n", model, Core.VERSION);
 
         int width = 0; // names padded to one column, as ker6_predict.py prints them
-        for (String path : images) width = Math.max(width, Math.min(path.length(), 40));
+        for (String path : images) width = Math.max(width, characters(path));
+        width = Math.min(width, 40);
         List<Double> forwardMs = new ArrayList<>();
         for (String path : images) {
             Mat blob = prepare(path, scale, swapToRgb);
@@ -150,7 +227,7 @@ public class Predict {
             Integer[] order = new Integer[p.length];
             for (int c = 0; c < p.length; c++) order[c] = c;
             Arrays.sort(order, (x, y) -> Float.compare(p[y], p[x])); // stable: ties keep order
-            StringBuilder line = new StringBuilder(String.format("  %-" + width + "s ", path));
+            StringBuilder line = new StringBuilder("  " + inColumn(path, width) + " ");
             for (int k = 0; k < TOP_K; k++)
                 line.append(String.format(Locale.ROOT, "  %11s %5.1f%%",
                         CLASS_NAMES[order[k]], 100.0 * p[order[k]]));
@@ -181,6 +258,12 @@ public class Predict {
             System.exit(2);
         } catch (CvException e) {
             System.err.println("error: OpenCV: " + firstLine(e.getMessage()));
+            System.exit(2);
+        } catch (InvalidPathException e) { // a name the locale's character set can't spell
+            System.err.println("error: Java cannot use the file name " + e.getInput()
+                    + ": it reads names in the locale's character set, "
+                    + System.getProperty("sun.jnu.encoding") + "; run it with a UTF-8 locale "
+                    + "(LC_ALL=C.UTF-8)");
             System.exit(2);
         }
     }
