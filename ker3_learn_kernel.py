@@ -664,9 +664,11 @@ results = {
             "max_abs_error": float(np.abs(r["kernels"][-1] - kernel).max()),
             "start_loss": float(r["start_loss"]),
             "final_loss": float(r["final_loss"]),
+            "last_logged": {k: float(v[-1]) for k, v in r.get("logged", {}).items()},
         }
         for name, r in runs.items()
     },
+    "slide_code": slide_code,
     **{f"gradient_{name}": np.asarray(value).tolist() for name, value in gradients.items()},
     "image": str(settings.image or "grace_hopper.jpg"),
     "figure": str(figure),
