@@ -2,6 +2,7 @@
 
 import cv2
 import keras
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from conftest import (
@@ -262,6 +263,20 @@ def test_ker3_loss_curve_is_what_keras_logged(tmp_path, k3):
     by_hand = [mse_of_model(x, y, kernel) for kernel in seminar["kernels"][:-1]]
     np.testing.assert_allclose(seminar["losses"], by_hand, rtol=1e-4)
     np.testing.assert_array_equal(seminar["kernels"][0], fast["kernels"][0])  # the same start
+    # The figure: legends beside the curves (not over w[1,0]'s fall), a title that follows the run.
+    fig = lesson["plot_training"](lesson["runs"], "fast", lesson["kernel"], lesson["learned"], "x")
+    fig.canvas.draw()
+    for ax in fig.axes:
+        if ax.get_legend():
+            assert not ax.get_legend().get_window_extent().overlaps(ax.get_window_extent())
+    assert fig._suptitle.get_text().startswith("✓ The fast recipe's kernel after 100 steps")
+    far = lesson["plot_training"](
+        lesson["runs"], "seminar", lesson["kernel"], seminar["kernels"][-1], "x"
+    )
+    assert far._suptitle.get_text().startswith(
+        "✗ The seminar recipe's kernel after 5 steps is still far"
+    )
+    plt.close("all")
 
 
 def test_ker3_an_edited_model_cell_reruns_every_recipe_from_its_new_start(tmp_path):

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import cv2
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from conftest import (
@@ -184,6 +185,22 @@ def test_ker1_lost_edges_are_the_falling_ones_on_a_scene(tmp_path):
 def rgb_of(colour, rows):
     """A '#rrggbb' colour as RGB in 0..1, repeated for that many rows."""
     return np.tile([int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)], (rows, 1))
+
+
+def test_ker1_colour_bars_say_where_the_scale_is_cut():
+    k1 = load_definitions(LESSONS[0])
+    image, _ = synthetic_image(size=48, seed=4)
+    response = cv2.Sobel(image, cv2.CV_32F, 1, 0, ksize=3)
+    clipped = np.clip(response, 0, 255).astype(np.uint8)
+    edges = np.abs(response) > 0.1 * np.abs(response).max()
+    fig = k1.plot_responses(image, response, clipped, edges, edges & (response < 0))
+    bars = [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel()]  # the colour bars' labels
+    limit = np.percentile(np.abs(response), k1.SCALE_PERCENTILE)
+    cut = [label for label in bars if label.startswith(f"cut at {limit:.0f}, the 99.5th")]
+    assert len(cut) == 2  # the signed response's and b's colour bars
+    assert "the uint8 output stops at 255" in " ".join(bars)
+    assert f"loses {(edges & (response < 0)).sum() / edges.sum():.0%}" in fig._suptitle.get_text()
+    plt.close(fig)
 
 
 def test_ker1_enlarges_the_corner_that_loses_most():
