@@ -18,7 +18,7 @@ from conftest import (
 from synthetic import step_image, synthetic_image
 
 from common.files import RIGHT, WRONG
-from common.lesson import load_definitions
+from common.lesson import LessonError, load_definitions
 
 LESSONS = ["ker1_sobel_opencv.py", "ker2_sobel_keras.py"]
 MUTATIONS = [  # (lesson, text, replacement, what it breaks): tests/mutants.py applies each
@@ -359,27 +359,35 @@ def test_ker2_figure_has_a_sign_key_and_boxes_the_zoomed_corner():
 # --- Bad input: one line, exit code 2, nothing overwritten ---
 
 
-# One run per lesson proves the one-line exit; tests/test_images.py checks each bad input.
-@pytest.mark.parametrize(
-    "lesson, case", [(LESSONS[0], "not an image"), (LESSONS[1], "truncated png")]
-)
-def test_bad_image_gives_one_clear_line_and_exit_2(lesson, case, bad_inputs, tmp_path):
-    keep = tmp_path / "out" / (lesson.removesuffix(".py") + ".json")
+# One subprocess per lesson proves the one-line exit (ker2's: the even kernel above); the rest
+# run in this process, where the LessonError itself shows; tests/test_images.py checks each
+# bad input.
+def test_ker1_bad_image_gives_one_clear_line_and_exit_2(bad_inputs, tmp_path):
+    keep = tmp_path / "out" / "ker1_sobel_opencv.json"
     keep.parent.mkdir()
     keep.write_text("a student's earlier result\n")
-    result = run_script(
-        lesson, "--image", bad_inputs[case], "--no-show", "--output-dir", keep.parent
-    )
+    bad = bad_inputs["not an image"]
+    result = run_script(LESSONS[0], "--image", bad, "--no-show", "--output-dir", keep.parent)
     assert_clean_error(result)
-    assert str(bad_inputs[case]) in result.stderr
+    assert str(bad) in result.stderr
     assert keep.read_text() == "a student's earlier result\n"  # nothing overwritten
 
 
-@pytest.mark.parametrize("lesson", LESSONS)
-def test_unwritable_output_folder_gives_one_clear_line(lesson, unwritable_dir):
-    result = run_script(lesson, "--no-show", "--output-dir", unwritable_dir)
+def test_ker2_bad_image_is_one_lesson_error_and_overwrites_nothing(bad_inputs, tmp_path):
+    keep = tmp_path / "ker2_sobel_keras.json"
+    keep.write_text("a student's earlier result\n")
+    bad = bad_inputs["truncated png"]
+    with pytest.raises(LessonError, match="truncated.png is not an image OpenCV can read"):
+        run_in_process(LESSONS[1], "--image", bad, "--no-show", "--output-dir", tmp_path)
+    assert keep.read_text() == "a student's earlier result\n"
+
+
+def test_unwritable_output_folder_gives_one_clear_line(unwritable_dir):
+    result = run_script(LESSONS[0], "--no-show", "--output-dir", unwritable_dir)
     assert_clean_error(result)
     assert "output folder" in result.stderr
+    with pytest.raises(LessonError, match="cannot write to output folder"):
+        run_in_process(LESSONS[1], "--no-show", "--output-dir", unwritable_dir)
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
