@@ -21,31 +21,31 @@ LESSON = "ker3_learn_kernel.py"
 SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)
 MUTATIONS = [  # (lesson, text, replacement, what it breaks): tests/mutants.py applies each
     (
-        LESSON,
+        "ker3_learn_kernel.py",
         'optimizer="rmsprop", loss="mse", metrics=["mse", "mae"])',
         'optimizer="adam", loss="mse", metrics=["mse", "mae"])',
         "the slide's recipe trains with Adam, not the slide's rmsprop",
     ),
     (
-        LESSON,
+        "ker3_learn_kernel.py",
         "return learning_rate, rate**2, steps",
         "return learning_rate, rate, steps",
         "the heavy ball's momentum is the rate, not its square: not Polyak's optimum",
     ),
     (
-        LESSON,
+        "ker3_learn_kernel.py",
         "borderType=cv2.BORDER_CONSTANT)  # what we want",
         "borderType=cv2.BORDER_REFLECT)  # what we want",
         "the target pads by reflection, which no Conv2D(padding='same') kernel can reproduce",
     ),
     (
-        LESSON,
+        "ker3_learn_kernel.py",
         "return 2.0 / len(p) * p.T @ (p @ np.ravel(w) - np.ravel(y))",
         "return 1.0 / len(p) * p.T @ (p @ np.ravel(w) - np.ravel(y))",
         "the gradient formula shown beside Keras' is half the true one",
     ),
     (
-        LESSON,
+        "ker3_learn_kernel.py",
         '("reshape(...)", "reshape(height, width, 1)"',
         '("reshape(...)", "reshape(width, height, 1)"',
         "the slide's shape filled in wrongly: the filled-in slide code no longer runs",

@@ -16,37 +16,37 @@ k3t = load_definitions(SCRIPT)  # the lesson's functions and constants, none of 
 FIGURES = ("learning_rate", "local_minimum", "overfitting")  # ker3t_training_pitfalls_<name>.png
 MUTATIONS = [  # (lesson, text, replacement, what it breaks): tests/mutants.py applies each
     (
-        SCRIPT,
+        "ker3t_training_pitfalls.py",
         "keras.callbacks.EarlyStopping(patience=PATIENCE, restore_best_weights=True)",
         "keras.callbacks.EarlyStopping(patience=PATIENCE)",
         "early stopping keeps the last weights, not the best ones it claims to keep",
     ),
     (
-        SCRIPT,
+        "ker3t_training_pitfalls.py",
         "    if dropout:",
         "    if False:",
         "the dropout network has no Dropout layer: 'dropout' is the plain network again",
     ),
     (
-        SCRIPT,
+        "ker3t_training_pitfalls.py",
         "velocity = momentum * velocity - learning_rate * grad(p)  # step 2: dp",
         "velocity = -learning_rate * grad(p)  # step 2: dp",
         "momentum is ignored: 'momentum 0.9' is plain gradient descent",
     ),
     (
-        SCRIPT,
+        "ker3t_training_pitfalls.py",
         "return tuple(sorted([roots[0], roots[2]], key=curve))",
         "return tuple(sorted([roots[0], roots[2]], key=lambda p: -curve(p)))",
         "the local and the global minimum swap names",
     ),
     (
-        SCRIPT,
+        "ker3t_training_pitfalls.py",
         "    rate = factor * 2 / L\n",
         "    rate = factor * 1 / L\n",
         "the kernel's rates are half what they say: 'too large' no longer passes 2/L",
     ),
     (
-        SCRIPT,
+        "ker3t_training_pitfalls.py",
         'right = verdict(ended == "global")',
         'right = verdict(ended == "local")',
         "the figure marks the local minimum right and the global one wrong",
