@@ -48,7 +48,7 @@ MUTATIONS = [  # (lesson, text, replacement, what it breaks): tests/mutants.py a
         "ker3_learn_kernel.py",
         '("reshape(...)", "reshape(height, width, 1)"',
         '("reshape(...)", "reshape(width, height, 1)"',
-        "the slide's shape filled in wrongly: the filled-in slide code no longer runs",
+        "the slide's shape filled in as width x height: its input_images are the image scrambled",
     ),
 ]
 # The slide „Skúsme „zabudnutý“ kernel rekonštruovať“, as printed (the lesson runs exactly this).
@@ -167,14 +167,16 @@ def test_ker3_the_slides_code_as_printed_and_filled_in():
     }
     with pytest.raises(TypeError, match="Ellipsis"):
         exec(SLIDE_KERNEL, dict(names))  # the slide's `...` is not Python's
-    code = SLIDE_KERNEL.replace("reshape(...)", "reshape(height, width, 1)")
+    (shape, filled), (fit, one_epoch) = [fix[:2] for fix in k3.SLIDE_FIXES]  # the lesson's
+    assert shape == "reshape(...)" and fit in SLIDE_KERNEL
+    code = SLIDE_KERNEL.replace(shape, filled)
     ran = dict(names)
     with pytest.raises(NameError, match="samples_inp"):
         exec(code, ran)  # it never made samples_inp ...
-    assert ran["input_images"].shape == (1, 6, 7, 1)  # ... it made input_images
+    np.testing.assert_array_equal(ran["input_images"], x[None, :, :, None])  # ... but these
+    np.testing.assert_array_equal(ran["output_images"], names["output_image"][None, :, :, None])
     assert ran["model"].get_compile_config()["metrics"] == ["mse", "mae"]  # compiled as is
-    for old, new, _ in k3.SLIDE_FIXES:
-        code = code.replace(old, new)
+    code = code.replace(fit, one_epoch)
     assert "epochs=1" in code and "15000" not in code  # one epoch in the check, not 15000
     exec(code, ran)
     history = ran["model"].history.history
