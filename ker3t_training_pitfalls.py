@@ -274,7 +274,7 @@ def as_the_limit_says(runs, factors):
 
 def figure_learning_rate(hessian, bowl_paths, bowl_results, kernel_runs, limit):
     """Paths over the bowl's contours, the bowl's losses and the kernel's losses."""
-    fig, axes = plt.subplots(1, 3, figsize=(16, 5.2), layout="constrained")
+    fig, axes = plt.subplots(1, 3, figsize=(16, 6), layout="constrained")
     grid = np.linspace(-2.5, 2.5, 201)
     p1, p2 = np.meshgrid(grid, grid)
     surface = bowl_loss(hessian, np.stack([p1, p2], axis=-1))
@@ -288,14 +288,13 @@ def figure_learning_rate(hessian, bowl_paths, bowl_results, kernel_runs, limit):
     axes[0].plot(*BOWL_START, "ks", mfc="none", ms=9, label=f"start {BOWL_START}")
     L = float(np.linalg.eigvalsh(hessian)[-1])
     axes[0].set_title(rf"bowl $E(p) = \frac{{1}}{{2}} p^T H p$, $L$ = {L:g}, $2/L$ = {2 / L:g}")
-    axes[0].legend(loc="lower right")
     axes[1].set(title="bowl: error by step", xlabel="step", ylabel="$E(p)$")
     for index, (name, run) in enumerate(kernel_runs.items()):
         label = f"{name}: lr = {run['learning_rate']:.3g}"
         axes[2].semilogy(run["losses"], color=f"C{index}", label=label)
     axes[2].set(title=f"ker3's Conv2D + SGD, $2/L$ = {limit:.3g}", xlabel="step", ylabel="MSE")
-    for ax in axes[1:]:
-        ax.legend(loc="upper left")
+    for ax in axes:  # below the plots, where they cover no path or curve
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
     right = as_the_limit_says(bowl_results, LR_FACTORS) and as_the_limit_says(
         kernel_runs, LR_FACTORS
     )
@@ -520,7 +519,8 @@ print(f"{model.count_params()} parameters to fit {NUM_POINTS} points")
 # Each network trains on all 12 points at every step, and `fit()` measures the validation
 # error after every epoch. Early stopping (`keras.callbacks.EarlyStopping`) stops when the
 # validation error has not improved for `PATIENCE` epochs and keeps the best weights: a larger
-# training error, on purpose. The last numbers come from `model.evaluate`, where dropout is off.
+# training error, on purpose. The last numbers come from `model.evaluate`, where dropout is off:
+# inference, the slide's „testovacia fáza“ (testing phase).
 
 # %%
 STEPS_PER_EPOCH = 10

@@ -168,6 +168,7 @@ def test_learning_rate_figure_draws_one_curve_per_rate(monkeypatch):
     colours = {line.get_color() for line in fig.axes[2].get_lines()}
     assert len(colours) == 4  # each rate its own colour
     assert fig._suptitle.get_text().startswith("✓")
+    assert not any(legend_overlaps_axes(ax) for ax in fig.axes)
     plt.close(fig)
     kernel["just below"]["diverged"] = True  # a run that contradicts the limit: a cross
     fig = k3t.figure_learning_rate(hessian, bowl, results, kernel, 0.147)
