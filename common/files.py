@@ -213,6 +213,8 @@ def read_gray(path=None, *, min_size=3, max_side=DEFAULT_MAX_SIDE):
     Returns (image, note) where note says how the image was shrunk, or is None.
     """
     path, pixels = _decode(path, cv2.IMREAD_UNCHANGED)
+    if pixels.dtype.kind == "f" and not np.isfinite(pixels).any():  # a float TIFF of NaNs
+        raise LessonError(f"{path} has no pixel values that are numbers (all NaN or infinite)")
     image = _to_gray_0_255(pixels)
     _check_size(path, image.shape, min_size, "smaller than the kernel")
     height, width = image.shape

@@ -53,6 +53,20 @@ def test_a_cut_off_jpeg_that_opencv_would_decode_is_still_refused(tmp_path):
         _check_not_truncated(data[: len(data) * 2 // 3], "cut.jpg")
 
 
+def test_a_float_image_of_nans_is_refused_and_a_few_nans_are_not(tmp_path):
+    nans = tmp_path / "nan.tiff"
+    assert cv2.imwrite(str(nans), np.full((8, 8), np.nan, np.float32))
+    with pytest.raises(LessonError) as caught:
+        read_gray(nans)
+    assert str(caught.value) == f"{nans} has no pixel values that are numbers (all NaN or infinite)"
+    some = np.tile(np.linspace(0.0, 1.0, 8, dtype=np.float32), (8, 1))
+    some[2, 3] = np.nan  # one missing pixel in a float image: read, as 0
+    assert cv2.imwrite(str(tmp_path / "some.tiff"), some)
+    image, _ = read_gray(tmp_path / "some.tiff")
+    assert np.isfinite(image).all() and image[2, 3] == 0.0
+    np.testing.assert_allclose(image[0], 255 * some[0], rtol=1e-6)
+
+
 def test_min_size_is_the_callers_choice(tmp_path):
     path = tmp_path / "small.png"
     cv2.imwrite(str(path), np.full((5, 8), 100, np.uint8))

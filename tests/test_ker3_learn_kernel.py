@@ -2,15 +2,70 @@
 
 import cv2
 import keras
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from conftest import assert_clean_error, execute_notebook, read_json, run_in_process, run_script
+from conftest import (
+    ROOT,
+    assert_clean_error,
+    execute_notebook,
+    read_json,
+    run_in_process,
+    run_script,
+)
 from synthetic import synthetic_image
 
-from common.lesson import load_definitions
+from common.lesson import LessonError, load_definitions
 
 LESSON = "ker3_learn_kernel.py"
 SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)
+MUTATIONS = [  # (lesson, text, replacement, what it breaks): tests/mutants.py applies each
+    (
+        "ker3_learn_kernel.py",
+        'optimizer="rmsprop", loss="mse", metrics=["mse", "mae"])',
+        'optimizer="adam", loss="mse", metrics=["mse", "mae"])',
+        "the slide's recipe trains with Adam, not the slide's rmsprop",
+    ),
+    (
+        "ker3_learn_kernel.py",
+        "return learning_rate, rate**2, steps",
+        "return learning_rate, rate, steps",
+        "the heavy ball's momentum is the rate, not its square: not Polyak's optimum",
+    ),
+    (
+        "ker3_learn_kernel.py",
+        "borderType=cv2.BORDER_CONSTANT)  # what we want",
+        "borderType=cv2.BORDER_REFLECT)  # what we want",
+        "the target pads by reflection, which no Conv2D(padding='same') kernel can reproduce",
+    ),
+    (
+        "ker3_learn_kernel.py",
+        "return 2.0 / len(p) * p.T @ (p @ np.ravel(w) - np.ravel(y))",
+        "return 1.0 / len(p) * p.T @ (p @ np.ravel(w) - np.ravel(y))",
+        "the gradient formula shown beside Keras' is half the true one",
+    ),
+    (
+        "ker3_learn_kernel.py",
+        '("reshape(...)", "reshape(height, width, 1)"',
+        '("reshape(...)", "reshape(width, height, 1)"',
+        "the slide's shape filled in as width x height: its input_images are the image scrambled",
+    ),
+]
+# The slide „Skúsme „zabudnutý“ kernel rekonštruovať“, as printed (the lesson runs exactly this).
+SLIDE_KERNEL = """input_images = np.array([input_image.reshape(...)])
+output_images = np.array([output_image.reshape(...)])
+
+inp = Input(shape=(None,None,1))
+out = Conv2D(1, (3, 3), kernel_initializer="normal",
+ use_bias=False, padding="same")(inp)
+model = Model(inputs=inp, outputs=out)
+
+model.compile(optimizer='rmsprop', loss='mse',
+ metrics=['mse', 'mae'])
+model.fit(samples_inp, samples_out, batch_size=1,
+ epochs = 15000)
+model.layers[1].get_weights()
+"""
 
 
 @pytest.fixture(scope="module")
@@ -32,15 +87,19 @@ def run_lesson(tmp_path, *flags):
     return run_in_process(LESSON, *flags, "--no-show", "--output-dir", tmp_path)
 
 
-def mse_of_model(x, y, kernel, bias=0.0, activation=lambda z: z):
-    """The MSE of activation(3x3 correlation with zero padding + bias), computed in float64."""
+def conv_same(x, kernel):
+    """The 3x3 correlation of x with zero padding, as Conv2D(padding="same"), in float64."""
     padded = np.pad(x.astype(np.float64), 1)
-    out = sum(
+    return sum(
         kernel[a, b] * padded[a : a + x.shape[0], b : b + x.shape[1]]
         for a in range(3)
         for b in range(3)
     )
-    return float(np.mean((activation(out + bias) - y) ** 2))
+
+
+def mse_of_model(x, y, kernel, bias=0.0, activation=lambda z: z):
+    """The MSE of activation(3x3 correlation with zero padding + bias), computed in float64."""
+    return float(np.mean((activation(conv_same(x, kernel) + bias) - y) ** 2))
 
 
 # --- The lesson as a student runs it ---
@@ -76,15 +135,61 @@ def test_ker3_default_run_recovers_sobel_x(tmp_path):
     assert "Keras vs formula: largest relative difference" in result.stdout
     assert "(seminar recipe)" in result.stdout and "(fast recipe)" in result.stdout
     assert (tmp_path / "ker3_learn_kernel.png").exists()
+    # The slide's compile, metrics included: fit() logged mse (the loss) and mae too.
+    logged = seminar["last_logged"]
+    assert set(logged) == {"loss", "mse", "mae"}
+    assert logged["mse"] == pytest.approx(logged["loss"], rel=1e-5)
+    assert 0 < logged["mae"] < logged["mse"] ** 0.5 * 1.0001  # mean |e| <= root mean e^2
+    # The slide's code as printed: stops at reshape(...), then at samples_inp; filled in, runs.
+    tries = results["slide_code"]
+    assert tries[0]["code"] == SLIDE_KERNEL
+    assert [t["error_type"] for t in tries] == ["TypeError", "NameError", None]
+    assert "samples_inp" in tries[1]["error"]
+    assert "fit(input_images, output_images" in tries[2]["code"]
+    assert "it stops: NameError: name 'samples_inp' is not defined" in result.stdout
+    assert "batch / data / channel" in result.stdout
 
 
-@pytest.mark.parametrize("name", ["laplace", "scharr-x", "random"])
-def test_ker3_fast_recipe_recovers_other_kernels_on_the_synthetic_image(name, tmp_path):
+def test_ker3_the_slides_code_as_printed_and_filled_in():
+    """The slide's text, run here without the lesson's runner, as a student who copies it."""
+    k3 = load_definitions(LESSON)
+    assert k3.SLIDE_CODE == SLIDE_KERNEL
+    x = np.random.default_rng(0).normal(size=(6, 7)).astype(np.float32)
+    names = {
+        "np": np,
+        "Input": keras.Input,
+        "Conv2D": keras.layers.Conv2D,
+        "Model": keras.Model,
+        "input_image": x,
+        "output_image": cv2.filter2D(x, -1, SOBEL_X, borderType=cv2.BORDER_CONSTANT),
+        "height": 6,
+        "width": 7,
+    }
+    with pytest.raises(TypeError, match="Ellipsis"):
+        exec(SLIDE_KERNEL, dict(names))  # the slide's `...` is not Python's
+    (shape, filled), (fit, one_epoch) = [fix[:2] for fix in k3.SLIDE_FIXES]  # the lesson's
+    assert shape == "reshape(...)" and fit in SLIDE_KERNEL
+    code = SLIDE_KERNEL.replace(shape, filled)
+    ran = dict(names)
+    with pytest.raises(NameError, match="samples_inp"):
+        exec(code, ran)  # it never made samples_inp ...
+    np.testing.assert_array_equal(ran["input_images"], x[None, :, :, None])  # ... but these
+    np.testing.assert_array_equal(ran["output_images"], names["output_image"][None, :, :, None])
+    assert ran["model"].get_compile_config()["metrics"] == ["mse", "mae"]  # compiled as is
+    code = code.replace(fit, one_epoch)
+    assert "epochs=1" in code and "15000" not in code  # one epoch in the check, not 15000
+    exec(code, ran)
+    history = ran["model"].history.history
+    assert set(history) == {"loss", "mse", "mae"}
+
+
+def test_ker3_fast_recipe_recovers_a_random_kernel_on_the_synthetic_image(tmp_path):
     image = synthetic_png(tmp_path, size=96, seed=1)
-    lesson = run_lesson(tmp_path, "--image", image, "--kernel", name, "--seed", "5")
+    flags = ("--image", image, "--kernel", "random", "--seed", "5", "--seminar-epochs", "1")
+    lesson = run_lesson(tmp_path, *flags)
     kernel, learned, run = lesson["kernel"], lesson["learned"], lesson["runs"]["fast"]
-    if name != "random":
-        np.testing.assert_array_equal(kernel, lesson["KERNELS"][name])
+    drawn = np.random.default_rng(5).uniform(-2, 2, (3, 3)).round(2)  # --seed 5's kernel
+    np.testing.assert_allclose(kernel, drawn, atol=1e-6)
     assert np.abs(learned - kernel).max() <= 1e-3
     np.testing.assert_array_equal(run["kernels"][-1], learned)
     assert lesson["lstsq_error"] <= 1e-5
@@ -97,10 +202,33 @@ def test_ker3_fast_recipe_recovers_other_kernels_on_the_synthetic_image(name, tm
     assert abs(float(x.mean())) < 1e-4 and float(x.std()) == pytest.approx(1.0, rel=1e-4)
 
 
+def rmsprop_path(x, y, start, steps, learning_rate=1e-3, rho=0.9, epsilon=1e-7):
+    """Keras' RMSprop with its defaults, in float64, on the hand-computed MSE gradient."""
+    w, velocity, path = np.asarray(start, np.float64).reshape(3, 3), np.zeros((3, 3)), []
+    for _ in range(steps):
+        gradient = hand_gradient(x, y, w).reshape(3, 3)
+        velocity = rho * velocity + (1 - rho) * gradient**2
+        w = w - learning_rate * gradient / np.sqrt(velocity + epsilon)
+        path.append(w)
+    return np.array(path)
+
+
 def test_ker3_seminar_recipe_gives_the_result_and_is_far_from_converged(tmp_path):
     image = synthetic_png(tmp_path, size=32, seed=1)
-    lesson = run_lesson(tmp_path, "--image", image, "--recipe", "seminar", "--epochs", "20")
+    flags = ("--image", image, "--recipe", "seminar", "--epochs", "20")
+    lesson = run_lesson(tmp_path, *flags, "--seminar-epochs", "1")
     run = lesson["runs"]["seminar"]
+    # The slide's rmsprop, step by step: Keras' kernels against RMSprop computed here.
+    x, y = lesson["x"], lesson["y"]
+    expected = rmsprop_path(x, y, run["kernels"][0], 20)
+    np.testing.assert_allclose(run["kernels"][1:], expected, rtol=0, atol=2e-6)
+    first_gradient = hand_gradient(x, y, run["kernels"][0]).reshape(3, 3)
+    adam_first = run["kernels"][0] - 1e-3 * np.sign(first_gradient)  # Adam's first step
+    assert np.abs(run["kernels"][1] - adam_first).max() > 1e-3  # a negative control
+    # The slide's metrics: each epoch's mae is the mean |error| of the weights it started from.
+    by_hand = [np.mean(np.abs(conv_same(x, kernel) - y)) for kernel in run["kernels"][:-1]]
+    np.testing.assert_allclose(run["logged"]["mae"], by_hand, rtol=1e-4)
+    np.testing.assert_allclose(run["logged"]["mse"], run["losses"], rtol=1e-5)
     assert run["epochs"] == 20 and run["steps_per_log"] == 1  # one step per epoch
     assert len(run["kernels"]) == 21 and len(run["losses"]) == 20
     assert np.abs(run["kernels"][-1] - SOBEL_X).max() > 0.5  # rmsprop at lr 1e-3 moves ~1e-3 a step
@@ -137,12 +265,30 @@ def test_ker3_loss_curve_is_what_keras_logged(tmp_path, k3):
     by_hand = [mse_of_model(x, y, kernel) for kernel in seminar["kernels"][:-1]]
     np.testing.assert_allclose(seminar["losses"], by_hand, rtol=1e-4)
     np.testing.assert_array_equal(seminar["kernels"][0], fast["kernels"][0])  # the same start
+    # The figure: legends beside the curves (not over w[1,0]'s fall), a title that follows the run.
+    fig = lesson["plot_training"](lesson["runs"], "fast", lesson["kernel"], lesson["learned"], "x")
+    fig.canvas.draw()
+    for ax in fig.axes:
+        if ax.get_legend():
+            assert not ax.get_legend().get_window_extent().overlaps(ax.get_window_extent())
+    assert fig._suptitle.get_text().startswith("✓ The fast recipe's kernel after 100 steps")
+    far = lesson["plot_training"](
+        lesson["runs"], "seminar", lesson["kernel"], seminar["kernels"][-1], "x"
+    )
+    assert far._suptitle.get_text().startswith(
+        "✗ The seminar recipe's kernel after 5 steps is still far"
+    )
+    plt.close("all")
 
 
 def test_ker3_an_edited_model_cell_reruns_every_recipe_from_its_new_start(tmp_path):
     """In a notebook: add a bias in the model's cell, run it and the cells below it again."""
-    edit = ("use_bias=False", 'use_bias=True, bias_initializer="ones"')
-    notebook = execute_notebook(LESSON, "--quick", "--output-dir", tmp_path, edit=edit)
+    edit = (
+        '"random_normal", use_bias=False',
+        '"random_normal", use_bias=True, bias_initializer="ones"',
+    )
+    flags = ("--quick", "--max-side", "64", "--seminar-epochs", "2", "--output-dir", tmp_path)
+    notebook = execute_notebook(LESSON, *flags, edit=edit)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     data = next(cell for cell in code if "read_gray(" in cell.source)
     model = next(cell for cell in code if "keras.layers.Conv2D(" in cell.source)
@@ -296,7 +442,64 @@ def test_ker3_refuses_a_flat_image_it_cannot_learn_from(tmp_path):
     cv2.imwrite(str(flat), np.full((40, 40), 128, np.uint8))
     result = run_script(LESSON, "--image", flat, "--no-show", "--output-dir", tmp_path)
     assert_clean_error(result)
-    assert "texture" in result.stderr
+    assert "is flat (every pixel the same)" in result.stderr
+    assert "condition number" not in result.stderr  # not "condition number 0e+00"
+
+
+def test_ker3_refuses_an_all_nan_float_tiff_in_one_line(tmp_path):
+    nan = tmp_path / "nan.tiff"
+    assert cv2.imwrite(str(nan), np.full((40, 40), np.nan, np.float32))
+    keep = tmp_path / "ker3_learn_kernel.json"
+    keep.write_text("a student's earlier result\n")
+    result = run_script(LESSON, "--image", nan, "--no-show", "--output-dir", tmp_path)
+    assert_clean_error(result)
+    assert str(nan) in result.stderr and "NaN" in result.stderr
+    assert keep.read_text() == "a student's earlier result\n"
+
+
+def edited_copy(tmp_path, old, new):
+    """The lesson with one text replaced, as an instructor edits it, in tmp_path."""
+    text = (ROOT / LESSON).read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    copy = tmp_path / LESSON
+    copy.write_text(text.replace(old, new), encoding="utf-8")
+    return copy
+
+
+FIVE_BY_FIVE = [[1, 2, 0, -2, -1], [4, 8, 0, -8, -4], [6, 12, 0, -12, -6]]
+FIVE_BY_FIVE += [[4, 8, 0, -8, -4], [1, 2, 0, -2, -1]]  # Sobel's 5x5, right to left
+
+
+def test_ker3_learns_a_5x5_kernel_added_to_kernels(tmp_path):
+    laplace = '"laplace": [[0, 1, 0], [1, -4, 1], [0, 1, 0]],'
+    copy = edited_copy(tmp_path, laplace, f'{laplace}\n    "sobel-5x5": {FIVE_BY_FIVE},')
+    flags = ("--kernel", "sobel-5x5", "--quick", "--max-side", "64", "--seminar-epochs", "2")
+    lesson = run_in_process(copy, *flags, "--no-show", "--output-dir", tmp_path)
+    kernel = np.array(FIVE_BY_FIVE, np.float32)
+    assert lesson["model"].count_params() == 25
+    np.testing.assert_allclose(lesson["learned"], kernel, atol=1e-3)
+    np.testing.assert_allclose(lesson["exact"], kernel, atol=1e-4)
+    x = lesson["x"]
+    target = cv2.filter2D(x, cv2.CV_32F, kernel, borderType=cv2.BORDER_CONSTANT)
+    np.testing.assert_array_equal(lesson["y"], target)
+    gradients = lesson["gradients"]
+    assert gradients["formula_agrees"] and gradients["finite_differences_agrees"]
+    assert len(gradients["keras"]) == 25
+    assert read_json(tmp_path / "ker3_learn_kernel.json")["max_abs_error"] <= 1e-3
+
+
+def test_ker3_refuses_an_even_kernel_in_one_line(tmp_path):
+    laplace = '"laplace": [[0, 1, 0], [1, -4, 1], [0, 1, 0]],'
+    copy = edited_copy(tmp_path, laplace, f'{laplace}\n    "box-2x2": [[1, 1], [1, 1]],')
+    with pytest.raises(LessonError, match=r"\(2, 2\): it must be square, of odd size"):
+        run_in_process(copy, "--kernel", "box-2x2", "--no-show", "--output-dir", tmp_path)
+
+
+@pytest.mark.parametrize("seed", ["-1", "4294967296"])
+def test_ker3_refuses_a_seed_numpy_cannot_take(seed, tmp_path):
+    result = run_script(LESSON, "--seed", seed, "--output-dir", tmp_path)
+    assert_clean_error(result)
+    assert "--seed" in result.stderr and "4294967295" in result.stderr
 
 
 def test_ker3_refuses_zero_epochs_with_one_line(tmp_path):
