@@ -28,25 +28,25 @@ from common.lesson import LessonError, load_definitions
 SCRIPT = "ker5_cifar10_cnn.py"
 MUTATIONS = [  # (lesson, text, replacement, what it breaks): tests/mutants.py applies each
     (
-        SCRIPT,
+        "ker5_cifar10_cnn.py",
         '    "lr": lr,\n',
         "",
         "a rerun with another learning rate resumes the old run's weights and optimiser",
     ),
     (
-        SCRIPT,
+        "ker5_cifar10_cnn.py",
         "np.add.at(confusion, (y_test, predicted), 1)",
         "np.add.at(confusion, (predicted, y_test), 1)",
         "the confusion matrix's rows are the predicted class: 'accuracy per class' is precision",
     ),
     (
-        SCRIPT,
+        "ker5_cifar10_cnn.py",
         "val, train = order[:n_val], order[n_val:]",
         "val, train = order[:n_val], order",
         "the validation images are training images too: the best epoch is chosen on seen images",
     ),
     (
-        SCRIPT,
+        "ker5_cifar10_cnn.py",
         "pick = np.sort(np.random.default_rng(seed).permutation(len(x_test))[:test_images])",
         "pick = np.arange(min(test_images, len(x_test)))",
         "the test sample is the file's first images: on a file sorted by class, a few classes",

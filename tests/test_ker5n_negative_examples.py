@@ -22,25 +22,25 @@ from common.lesson import LessonError, load_definitions
 SCRIPT = "ker5n_negative_examples.py"
 MUTATIONS = [  # (lesson, text, replacement, what it breaks): tests/mutants.py applies each
     (
-        SCRIPT,
+        "ker5n_negative_examples.py",
         "        class_weight=class_weight,  # {label: weight}:",
         "        # class_weight=class_weight,  # {label: weight}:",
         "trains without the class weights: 9 non-cats to a cat push the detector to 'not cat'",
     ),
     (
-        SCRIPT,
+        "ker5n_negative_examples.py",
         "    keras.utils.set_random_seed(settings.seed)  # same seed, same layers: same starting",
         "    pass  # same seed, same layers: same starting",
         "the detectors start from different weights, so they differ in more than their images",
     ),
     (
-        SCRIPT,
+        "ker5n_negative_examples.py",
         "    called_cat = p_cat >= THRESHOLD",
         "    called_cat = p_cat > THRESHOLD",
         "a probability of exactly THRESHOLD is a 'not cat' verdict, unlike what the lesson says",
     ),
     (
-        SCRIPT,
+        "ker5n_negative_examples.py",
         'labels = (y_train[keep] == cat).astype("float32")',
         'labels = (y_train[keep] != cat).astype("float32")',
         "the cats are labelled 0 and the non-cats 1",
