@@ -15,8 +15,8 @@
 #
 # **What you will see:** a table of the detectors side by side (cats found, non-cats
 # rejected); for every class of test image, how often each detector said "cat" (the non-cat
-# let through most often is the dog, the animal most like a cat); a figure with the same
-# numbers as bars, per class too, and test images with each detector's verdict.
+# let through most often is usually the dog, the animal most like a cat); a figure with the
+# same numbers as bars, per class too, and test images with each detector's verdict.
 #
 # **Run it:** `python ker5n_negative_examples.py` (downloads CIFAR-10 once, 170 MB),
 # offline with `--data-dir path/to/cifar-10-batches-py`, `--quick` for a class demo (all

@@ -541,6 +541,9 @@ def plot_augmented_views(augmenter, x_train, y_train, class_names, views=4, seed
     return fig
 
 
+LEVEL = 0.02  # validation loss within 2% of its lowest counts as level, not as rising
+
+
 def overfitting_title(history):
     """The loss panel's title, read from the history: is validation loss still falling?"""
     val, train = history["val_loss"], history["loss"]
@@ -550,10 +553,13 @@ def overfitting_title(history):
     best = int(np.argmin(val)) + 1  # 1-based, as the x axis counts epochs
     if best == last:
         return f"validation loss still falling at epoch {last}: no overfitting yet"
+    rise = (val[-1] - val[best - 1]) / abs(val[best - 1])
+    if rise <= LEVEL:
+        return f"validation loss about level since epoch {best}: no clear overfitting yet"
     if train[-1] < train[best - 1]:
         return (
-            f"validation loss lowest at epoch {best} and higher since, while training loss "
-            "fell: overfitting"
+            f"validation loss lowest at epoch {best} and {rise:.0%} higher since, while "
+            "training loss fell: overfitting"
         )
     return f"validation loss lowest at epoch {best}; training loss rose too: not overfitting"
 
@@ -571,7 +577,8 @@ def plot_curves(history, note=""):
         ax.grid(alpha=0.3)
         ax.legend()
     gap = 100 * (history["accuracy"][-1] - history["val_accuracy"][-1])
-    ax_acc.set_title(f"last epoch: training − validation accuracy = {gap:+.1f} points", wrap=True)
+    gap_text = f"{gap:+.1f}".replace("-", "−")  # the minus sign, as in "training − validation"
+    ax_acc.set_title(f"last epoch: training − validation accuracy = {gap_text} points", wrap=True)
     ax_loss.set_title(overfitting_title(history), wrap=True)
     if note:
         fig.text(0.5, -0.04, note, ha="center", fontsize=9)

@@ -696,8 +696,13 @@ def test_the_loss_title_says_whether_this_run_overfits():
     assert overfitting_title(learning) == (
         "validation loss still falling at epoch 3: no overfitting yet"
     )
+    assert "lowest at epoch 3 and 43% higher since" in overfitting_title(overfits)  # 2.0 / 1.4
     worse = {**overfits, "loss": [2.0, 1.5, 1.1, 1.3, 1.6, 2.0]}  # both got worse: not that
     assert "not overfitting" in overfitting_title(worse)
+    level = {**overfits, "val_loss": [1.9, 1.6, 1.4, 1.41, 1.405, 1.42]}  # 1% above its lowest
+    assert overfitting_title(level) == (
+        "validation loss about level since epoch 3: no clear overfitting yet"
+    )
     fig = plot_curves(overfits)
     shown = [text for text, _ in texts(fig)]
     assert overfitting_title(overfits) in shown
