@@ -325,3 +325,39 @@ def test_offline_without_data_says_how_to_get_it(monkeypatch, tmp_path, ker5n):
         run_in_process(SCRIPT, "--no-show", "--output-dir", tmp_path)
     text = str(caught.value)
     assert "could not download" in text and "--data-dir" in text and "\n" not in text
+
+
+def test_the_figure_draws_the_said_cat_bars_the_terminal_prints(ker5n):
+    results = {
+        ONLY: {"cat_recall": 1.0, "noncat_rejection": 0.0, "negatives": []},
+        "cats and dogs": {"cat_recall": 0.8, "noncat_rejection": 0.3, "negatives": ["dog"]},
+    }
+    rng = np.random.default_rng(0)
+    for r in results.values():
+        r["called_cat_per_class"] = {name: float(rng.random()) for name in CLASS_NAMES}
+    y_test = np.repeat(np.arange(10), 4)
+    x_test = np.zeros((40, 32, 32, 3), np.uint8)
+    p_cats = {name: rng.random(40) for name in results}
+    fig = ker5n.plot_comparison(results, p_cats, x_test, y_test, what="40 test images")
+    per_class = fig.axes[1]
+    bars = [p for p in per_class.patches if p.get_height() > 0]
+    for k, r in enumerate(results.values()):  # each detector's bars, in the class order
+        mine = bars[k * 10 : (k + 1) * 10]
+        heights = [bar.get_height() for bar in mine]
+        assert heights == pytest.approx([r["called_cat_per_class"][n] for n in CLASS_NAMES])
+        solid = [CLASS_NAMES[i] for i, bar in enumerate(mine) if not bar.get_hatch()]
+        assert solid == ["cat", *r["negatives"]]  # shown in training; the rest hatched
+    verdicts = [t.get_text() for ax in fig.axes[2:] for t in ax.texts]
+    cat = CLASS_NAMES.index("cat")
+    for ax, i in zip(fig.axes[2:], ker5n.shown_images(y_test), strict=True):
+        for text, (name, p_cat) in zip(
+            [t.get_text() for t in ax.texts], p_cats.items(), strict=True
+        ):
+            says_cat = p_cat[i] >= ker5n.THRESHOLD
+            mark = "✓" if says_cat == (y_test[i] == cat) else "✗"
+            assert text.startswith(f"{name}:\n{mark} {'cat' if says_cat else 'not cat'}")
+    assert len(verdicts) == 2 * ker5n.IMAGES_SHOWN
+    import matplotlib.text
+
+    sizes = [t.get_fontsize() for t in fig.findobj(matplotlib.text.Text) if t.get_text().strip()]
+    assert min(sizes) >= 9
