@@ -16,10 +16,11 @@
 #   learnopencv article the slide cites): three blocks of two convolutions, then Dense(512)
 #   and Dense(10).
 #
-# The slide's diagram has a training phase and a testing phase. In the code they are two
-# places: the weights change only inside `model.fit` (section "Train"); `predict` on the test
-# images, which the model never saw, only reads them (section "Evaluate"). Dropout is on in
-# the first and off in the second; lesson 4v shows that difference.
+# The slide's diagram has a training phase („trénovacia fáza“) and a testing phase
+# („testovacia fáza“, today's word: inference). In the code they are two places: the weights
+# change only inside `model.fit` (section "Train"); `predict` on the test images, which the
+# model never saw, only reads them (section "Evaluate"). Dropout is on in the first and off in
+# the second; lesson 4v shows that difference.
 #
 # Augmentation (the slide's „pootáča a poposúva“: turns and shifts) makes new training images
 # from the old ones; without it the network overfits, and the curves show it.
@@ -35,10 +36,13 @@
 # `--recipe classic`, `--distribute` (all flags: `--help`); or open this file as a notebook.
 #
 # Training never loses work: after Ctrl-C or a crash, the same command (in a notebook: the
-# training cell) resumes at the last finished epoch. The best epoch's model is kept in
-# `models/cifar10_cnn.keras` and `.h5` (`models/cifar10_cnn_quick.*` with `--quick`), which
-# lesson 6 loads. The saved model is plain float32: it takes pixels / 255 (0..1), shape
-# (N, 32, 32, 3), and returns 10 class probabilities in the order of `CLASS_NAMES`.
+# training cell) resumes at the last finished epoch. The model lesson 6 loads is
+# `models/cifar10_cnn.keras` and `.h5` (`models/cifar10_cnn_quick.*` with `--quick`): a new
+# run takes that name only if its best epoch beats the model already there on the same
+# validation images (or with `--replace`); the other model goes to `models/runners-up/`, and
+# one line says which happened. The saved model is plain float32: it takes pixels / 255
+# (0..1), shape (N, 32, 32, 3), and returns 10 class probabilities in the order of
+# `CLASS_NAMES`.
 
 # %% [markdown]
 # ## Settings
@@ -155,6 +159,11 @@ settings = lesson_settings(
         "else download with keras.datasets.cifar10 (170 MB once)",
     ),
     model_dir=setting(MODELS, "where the best model and the resume backup are kept", type=Path),
+    replace=setting(
+        False,
+        "put this run's model under the main name even if the model there is better (that one "
+        "moves to runners-up/ in the model folder)",
+    ),
 )
 # What was not typed comes from the recipe: a default that depends on another setting.
 recipe = RECIPES[settings.recipe]
@@ -185,29 +194,25 @@ from common.keras_setup import (
 start_keras(settings.verbose, cpu_devices=2 if settings.distribute else 1)
 import math
 import re
-import time
 
 import keras
+import matplotlib.pyplot as plt
 import numpy as np
 from keras import layers
 
 from common.cifar10 import CLASS_NAMES, load_cifar10, resolve_data_dir
-from common.files import prepare_output_dir, save_figure, show_figures, write_json
+from common.files import FIGURE_STYLE, prepare_output_dir, save_figure, show_figures, write_json
 from common.training import (
-    TrainingDiverged,
-    architecture_fingerprint,
-    finish,
-    float32_copy,
     parameter_rows,
     plot_augmented_views,
     plot_confusion,
     plot_curves,
     plot_test_predictions,
-    safe_training_callbacks,
-    start_or_resume,
+    safe_training,
     write_history_csv,
 )
 
+plt.style.use(FIGURE_STYLE)  # one style for every figure: no text under 9 pt
 output_dir = prepare_output_dir(settings.output_dir)
 model_dir = prepare_output_dir(settings.model_dir)
 strategy, devices = choose_strategy(settings.distribute)
@@ -217,10 +222,15 @@ print(describe_precision(policy, settings.precision))
 # %% [markdown]
 # ## The data
 #
-# „Kde vziať dáta?“: CIFAR-10 comes with Keras (`keras.datasets.cifar10`): 50,000 training
-# and 10,000 test images, 32×32 pixels, in colour, of 10 classes. A tenth of the training
-# images is set aside as *validation* images: they choose the best epoch, so the test images
-# stay unseen until the end.
+# „Kde vziať dáta?“ (where to get the data?): CIFAR-10 comes with Keras
+# (`keras.datasets.cifar10`): 50,000 training and 10,000 test images, 32×32 pixels, in
+# colour, of 10 classes. The slide calls them „obrázky 10 kategórii z WordNet“ (images of 10
+# WordNet categories); more exactly, CIFAR-10 is a hand-labelled subset of the 80 Million Tiny
+# Images collection, whose images were found by searching the web for WordNet's nouns: the
+# class words come from WordNet. A tenth of the training images is set aside as *validation*
+# images: they choose the best epoch, so the test images stay unseen until the end. Every
+# number measured on test images says which of them it used: all 10,000, or a random sample
+# (`--test-images`, and `--quick`).
 
 # %%
 VAL_FRACTION = 0.1  # of the training images: they choose the best epoch
@@ -246,6 +256,7 @@ def take_data(x_train, y_train, x_test, y_test, *, train_images=None, test_image
 
 
 (x_train, y_train), (x_test, y_test) = load_cifar10(settings.data_dir)
+all_test = len(x_test)  # 10,000 in CIFAR-10
 (x_train, y_train), (x_val, y_val), (x_test, y_test) = take_data(
     x_train,
     y_train,
@@ -260,16 +271,25 @@ input_shape = x_train.shape[1:]  # (32, 32, 3): the slide's Input(shape=x_train.
 source = str(resolve_data_dir(settings.data_dir) or "keras.datasets.cifar10")
 print(f"data: {source}{' (--quick subset)' if settings.quick else ''}")
 print(f"  x_train {x_train.shape}, x_val {x_val.shape}, x_test {x_test.shape}, uint8")
+test_set = (  # which test images every test figure below is measured on
+    f"all {all_test:,} test images"
+    if len(x_test) == all_test
+    else f"a random {len(x_test):,} of the {all_test:,} test images (seed {settings.seed})"
+)
+print(f"  test images: {test_set}")
 sizes = {"source": source, "train": len(x_train), "val": len(x_val), "test": len(x_test)}
+sizes["test_of"] = all_test
 
 # %% [markdown]
 # ## Augmentation: what the network sees
 #
-# „Trénovanie“: augmentation „pootáča a poposúva“, it turns and shifts the training images.
-# Each epoch the network sees each image a little differently, so it cannot learn the images
-# by heart. Keras preprocessing layers do it: a mirror image (`RandomFlip`), a shift
-# (`RandomTranslation`) and, with `--rotate`, a turn (`RandomRotation`). Each row of the
-# figure is one training image, then what the network may see of it in five epochs.
+# „Trénovanie“: augmentation („obohatenie dát“) „pootáča a poposúva“, it turns and shifts the
+# training images. Each epoch the network sees each image a little differently, so it cannot
+# learn the images by heart. Keras preprocessing layers do it: a mirror image (`RandomFlip`),
+# a shift (`RandomTranslation`) and, with `--rotate`, a turn (`RandomRotation`). Each column
+# of the figure is one training image of each class; the rows below it are what the network
+# may see of it in four epochs, each labelled with what the layers drew: mirrored or not, the
+# shift in pixels (→ right, ↓ down), the turn (↺ anticlockwise).
 
 
 # %%
@@ -293,7 +313,7 @@ augmenter = None
 if not settings.no_augment:
     augmenter = make_augmenter(seed=settings.seed, rotate=settings.rotate, recipe=settings.recipe)
 views = save_figure(
-    plot_augmented_views(augmenter, x_train, y_train, CLASS_NAMES),
+    plot_augmented_views(augmenter, x_train, y_train, CLASS_NAMES, seed=settings.seed),
     output_dir / "ker5_cifar10_cnn_augmentation.png",
 )
 
@@ -519,15 +539,31 @@ print_parameter_table(rows, model.count_params())
 # %% [markdown]
 # ## Train
 #
-# The training phase: `model.fit` changes the weights, batch by batch, for `epochs` passes
-# over the training images; after each epoch Keras measures the validation images. The
-# callbacks keep the work safe: the best epoch's model is saved as plain float32 to `.keras`
-# and `.h5` (through a temporary file, so a crash never leaves half a file), training stops
-# at once if the loss becomes NaN, and after every epoch the weights, the optimiser's state
-# and the epoch number are backed up. Run the same command (or this cell) again after Ctrl-C
-# or a crash, and training resumes there; with other settings, or another network, it starts
-# fresh and says so. Each kind of run has its own files: a class demo (`--quick`) never
-# replaces the model of a long run.
+# The training phase („trénovacia fáza“): `model.fit` changes the weights, batch by batch, for
+# `epochs` passes over the training images; after each epoch Keras measures the validation
+# images. `safe_training` (in `common/training.py`) keeps the work safe, so that this cell
+# only has to call `fit`:
+#
+# - one run at a time: a second run on the same model files (from a second terminal, say)
+#   stops with one line while the first is alive;
+# - after every epoch the weights, the optimiser's state and the epoch number are backed up:
+#   run the same command (or this cell) again after Ctrl-C or a crash, and training resumes
+#   there; with other settings (another `--lr`, `--epochs`, ...) or another network it starts
+#   fresh and says why;
+# - the best epoch's model is saved as plain float32 beside that backup, through a temporary
+#   file (a crash never leaves half a file); training stops if the loss or the weights stop
+#   being finite numbers;
+# - at the end, the model already under this run's name keeps it, unless this run's model is
+#   better on this run's validation images, or `--replace` is given; the other model moves to
+#   `runners-up/`, never deleted. (If the earlier model was trained with another `--seed` or
+#   `--train-images`, some of these images may have been its training images, which favours
+#   it: keeping what you have is the safe side.) Each kind of run has its own name, so a class
+#   demo (`--quick`) never competes with the model of a long run.
+#
+# Both model files hold the same model. `.keras` is Keras 3's own format (a zip of the
+# architecture as JSON and the weights); `.h5` (HDF5) is the format the slide „Čo s naučeným
+# modelom?“ names („uložiť do .h5“), which Keras 3 calls legacy but still reads and writes.
+# Lesson 6 loads the `.h5`, as the seminar did; any Keras 3 program loads the `.keras`.
 
 
 # %%
@@ -550,9 +586,6 @@ name = model_name(
     rotate=settings.rotate,
     quick=settings.quick,
 )
-model_paths = [model_dir / f"{name}.keras", model_dir / f"{name}.h5"]
-state_dir = model_dir / f"{name}.resume"  # each kind of run resumes only itself
-run = {"batch_size": batch_size, "precision": policy, "devices": devices, "data": sizes}
 run_settings = {  # a rerun resumes only a run with the very same settings
     "arch": settings.arch,
     "recipe": settings.recipe,
@@ -562,37 +595,32 @@ run_settings = {  # a rerun resumes only a run with the very same settings
     "no_augment": settings.no_augment,
     "rotate": settings.rotate,
     "quick": settings.quick,
-    **run,
+    "batch_size": batch_size,
+    "precision": policy,
+    "devices": devices,
+    "data": sizes,
 }
-first_epoch, best = start_or_resume(state_dir, run_settings, architecture_fingerprint(model))
-if first_epoch:
-    print(f"resuming the interrupted run at epoch {first_epoch + 1} of {epochs}")
 print(
     f"training: {settings.recipe} recipe, {settings.arch} network, batch {batch_size}, "
     f"{epochs} epochs, lr {lr}"
 )
-status = {"epoch": first_epoch, "diverged": 0, "t0": time.perf_counter()}
-callbacks = safe_training_callbacks(
-    model, float32_copy(model), model_paths, state_dir, best, status
-)
-try:
+with safe_training(
+    model,
+    model_dir=model_dir,
+    name=name,  # its files: models/NAME.keras and .h5, NAME.resume/ while it runs
+    settings=run_settings,
+    validation=(x_val, y_val),  # the better model keeps the name, scored on these images
+    replace=settings.replace,
+) as run:
     model.fit(
         train_ds,
         validation_data=val_ds,
         epochs=epochs,
-        callbacks=callbacks,
+        callbacks=run.callbacks,  # keep the best epoch, stop on divergence, back up each epoch
         shuffle=False,  # tf.data already shuffles; this only silences a warning
         verbose=1,
     )
-except KeyboardInterrupt:
-    print(f"\ninterrupted in epoch {status['epoch']}; run the same command to resume")
-    raise
-history = finish(state_dir)  # every epoch's numbers, also those from before a resume
-if status["diverged"]:
-    kept = f"kept the last good model in {model_dir}" if best else "no model was saved"
-    raise TrainingDiverged(
-        f"training diverged at epoch {status['diverged']}; try a smaller --lr ({kept})"
-    )
+history, best = run.history, run.best  # every epoch's numbers, also those before a resume
 history_csv = write_history_csv(history, output_dir / "ker5_cifar10_cnn_history.csv")
 seconds = history["epoch_seconds"]
 # The first epoch also compiles the model, so the typical speed is the median of the rest.
@@ -603,30 +631,37 @@ print(f"training took {sum(seconds):.0f} s ({images_per_second:.0f} images/s)")
 # %% [markdown]
 # ## Evaluate on the test images
 #
-# The testing phase: the saved best model predicts the test images, which it never saw; its
-# weights stay as they are. The confusion matrix counts, for each true class (a row), which
-# class the model said (a column); its diagonal holds the right answers.
+# The testing phase („testovacia fáza“, today: inference): this run's best model, as it was
+# saved, predicts the test images, which it never saw; its weights stay as they are. The
+# confusion matrix counts, for each true class (a row), which class the model said (a
+# column); its diagonal holds the right answers.
 
 # %%
-best_model = keras.models.load_model(model_paths[0])  # judge the model as it was saved
+best_model = keras.models.load_model(run.model_paths[0])  # this run's model, as it was saved
 probabilities = best_model.predict(x_test.astype("float32") / 255.0, verbose=0, batch_size=512)
 predicted = probabilities.argmax(axis=1)  # (N,): the most probable class of each image
 confusion = np.zeros((num_classes, num_classes), dtype=int)  # rows: true, columns: predicted
 np.add.at(confusion, (y_test, predicted), 1)
 test_accuracy = float(confusion.trace() / confusion.sum())
-per_class = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
-print(f"test accuracy of the saved model: {test_accuracy:.1%} on {confusion.sum():,} images")
+class_counts = confusion.sum(axis=1)  # test images of each class
+per_class = confusion.diagonal() / np.maximum(class_counts, 1)
+print(f"test accuracy of the saved model: {test_accuracy:.1%} on {test_set}")
 print("accuracy per class:")
-for class_name, accuracy in zip(CLASS_NAMES, per_class, strict=True):
-    print(f"  {class_name:<11} {accuracy:6.1%}  {'#' * round(accuracy * 30)}")
+for class_name, accuracy, count in zip(CLASS_NAMES, per_class, class_counts, strict=True):
+    if count:
+        print(f"  {class_name:<11} {accuracy:6.1%}  {'#' * round(accuracy * 30)}")
+    else:  # a small or odd test set: no image of this class to be right or wrong about
+        print(f"  {class_name:<11}      –  no test image of this class")
 
 # %% [markdown]
 # ## Show it
 #
 # The training curves: loss and accuracy per epoch on the training and the validation
 # images. While both improve together the model is still learning; validation loss rising
-# while training loss falls is overfitting (try `--no-augment`). Then the confusion matrix,
-# and test images with the class the model gave them.
+# while training loss falls is overfitting (try `--no-augment`). The loss panel's title says
+# which of the two this run's curves show. Then the confusion matrix in percent of each true
+# class, its colours set by the mistakes alone (so that cat and dog stand out), and test
+# images, two or three of each class, with the class the model gave them.
 
 # %%
 on = "dropout on (augmentation off)" if settings.no_augment else "dropout and augmentation on"
@@ -637,10 +672,11 @@ figures = [
         output_dir / "ker5_cifar10_cnn_curves.png",
     ),
     save_figure(
-        plot_confusion(confusion, CLASS_NAMES), output_dir / "ker5_cifar10_cnn_confusion.png"
+        plot_confusion(confusion, CLASS_NAMES, what=test_set),
+        output_dir / "ker5_cifar10_cnn_confusion.png",
     ),
     save_figure(
-        plot_test_predictions(x_test, y_test, predicted, CLASS_NAMES),
+        plot_test_predictions(x_test, y_test, predicted, CLASS_NAMES, seed=settings.seed),
         output_dir / "ker5_cifar10_cnn_predictions.png",
     ),
 ]
@@ -649,24 +685,29 @@ figures = [
 # ## Save the numbers
 
 # %%
-for path in model_paths:
+for path in run.model_paths:  # this run's model: under the main name, or in runners-up/
     print(f"model: {path}")
 results = {
     "test_accuracy": test_accuracy,
-    "per_class_accuracy": dict(zip(CLASS_NAMES, map(float, per_class), strict=True)),
+    "test_images": test_set,
+    "per_class_accuracy": {
+        class_name: float(accuracy) if count else None
+        for class_name, accuracy, count in zip(CLASS_NAMES, per_class, class_counts, strict=True)
+    },
     "params": model.count_params(),
     "param_table": rows,
     **run_settings,
     "epochs": len(history["loss"]),
     "best_epoch": best["epoch"],
     "best_val_accuracy": best["val_accuracy"],
-    "resumed_at_epoch": first_epoch + 1 if first_epoch else None,
+    "resumed_at_epoch": run.first_epoch + 1 if run.first_epoch else None,
     "train_seconds": float(sum(seconds)),
     "images_per_second": images_per_second,
     "augment": not settings.no_augment,
     "final_train_accuracy": history["accuracy"][-1],
     "final_val_accuracy": history["val_accuracy"][-1],
-    "model_paths": [str(path) for path in model_paths],
+    "model_paths": [str(path) for path in run.model_paths],
+    "kept": run.kept,
     "history_csv": str(history_csv),
     "figures": [str(figure) for figure in figures],
 }

@@ -15,8 +15,8 @@
 #
 # **What you will see:** a table of the detectors side by side (cats found, non-cats
 # rejected); for every class of test image, how often each detector said "cat" (the non-cat
-# let through most often is the dog, the animal most like a cat); a figure with the same
-# numbers as bars and test images with each detector's verdict.
+# let through most often is usually the dog, the animal most like a cat); a figure with the
+# same numbers as bars, per class too, and test images with each detector's verdict.
 #
 # **Run it:** `python ker5n_negative_examples.py` (downloads CIFAR-10 once, 170 MB),
 # offline with `--data-dir path/to/cifar-10-batches-py`, `--quick` for a class demo (all
@@ -71,16 +71,27 @@ import numpy as np
 from keras import layers
 
 from common.cifar10 import CLASS_NAMES, load_cifar10, resolve_data_dir
-from common.files import prepare_output_dir, save_figure, show_figures, write_json
+from common.files import (
+    FIGURE_STYLE,
+    prepare_output_dir,
+    save_figure,
+    show_figures,
+    verdict,
+    write_json,
+)
 from common.lesson import LessonError
 
+plt.style.use(FIGURE_STYLE)  # one style for every figure: no text under 9 pt
 output_dir = prepare_output_dir(settings.output_dir)
 
 # %% [markdown]
 # ## The data
 #
-# CIFAR-10: 32×32 colour images of 10 classes, one of them cats, about a tenth of the
-# images. The test images stay apart: no detector learns from them.
+# CIFAR-10 (the slide's „obrázky 10 kategórii z WordNet“: a hand-labelled subset of the 80
+# Million Tiny Images collection, whose class words come from WordNet): 50,000 training and
+# 10,000 test images, 32×32 pixels, in colour, of 10 classes, one of them cats: a tenth of the
+# images. The test images stay apart: no detector learns from them. Every number measured on
+# them says which test images it used: all of them, or a random sample (`--test-images`).
 
 # %%
 CAT = "cat"  # the class the detector looks for
@@ -100,6 +111,7 @@ def take_subset(x_train, y_train, x_test, y_test, *, train_images=None, test_ima
 
 
 (x_train, y_train), (x_test, y_test) = load_cifar10(settings.data_dir)
+all_test = len(x_test)  # 10,000 in CIFAR-10
 (x_train, y_train), (x_test, y_test) = take_subset(
     x_train,
     y_train,
@@ -114,7 +126,12 @@ test_cats = int(np.sum(y_test == CLASS_NAMES.index(CAT)))
 if not np.any(y_train == CLASS_NAMES.index(CAT)) or not test_cats:
     raise LessonError(f"the data has no {CAT} images among its training or test images")
 source = resolve_data_dir(settings.data_dir) or "keras.datasets.cifar10"
-print(f"data: {source}; {len(x_train):,} training and {len(x_test):,} test images")
+test_set = (  # which test images every number below is measured on
+    f"all {all_test:,} test images"
+    if len(x_test) == all_test
+    else f"a random {len(x_test):,} of the {all_test:,} test images (seed {settings.seed})"
+)
+print(f"data: {source}; {len(x_train):,} training images; {test_set}")
 
 # %% [markdown]
 # ## The model: a small CNN with one output
@@ -166,11 +183,23 @@ DETECTORS = {
 }
 
 
+def class_ids(negatives, detector=""):
+    """The class numbers of the classes named in negatives; a name that is not a CIFAR-10
+    class other than CAT is a LessonError that lists the valid names."""
+    valid = [name for name in CLASS_NAMES if name != CAT]
+    for name in negatives:
+        if name not in valid:
+            why = "is the class it detects" if name == CAT else "is not a CIFAR-10 class"
+            raise LessonError(
+                f"detector '{detector}': {name!r} {why}; its negatives can be: {', '.join(valid)}"
+            )
+    return [CLASS_NAMES.index(name) for name in negatives]
+
+
 def detector_data(x_train, y_train, negatives):
     """The images one detector learns from: cats labelled 1, the classes in negatives 0."""
     cat = CLASS_NAMES.index(CAT)
-    negative_ids = [CLASS_NAMES.index(name) for name in negatives]
-    keep = (y_train == cat) | np.isin(y_train, negative_ids)
+    keep = (y_train == cat) | np.isin(y_train, class_ids(negatives))
     x = x_train[keep].astype("float32") / 255.0  # (N, 32, 32, 3), pixels 0..1
     labels = (y_train[keep] == cat).astype("float32")  # (N,): 1 = cat, 0 = not cat
     return x, labels
@@ -194,6 +223,8 @@ def balanced_class_weight(labels):
 # %%
 LEARNING_RATE = 1e-3
 
+for name, negatives in DETECTORS.items():  # a typo in a list stops here, before any training
+    class_ids(negatives, detector=name)
 detectors, how_trained = {}, {}
 for name, negatives in DETECTORS.items():
     x, labels = detector_data(x_train, y_train, negatives)
@@ -274,70 +305,129 @@ for name, model in detectors.items():
     # P(cat) for every test image, shape (N,)
     p_cats[name] = model.predict(x_test.astype("float32") / 255.0, batch_size=512, verbose=0)[:, 0]
     results[name] = {**how_trained[name], **score(p_cats[name], y_test)}
+print(f"\nmeasured on {test_set}")
 print_comparison(results)
 
 # %% [markdown]
 # ## Show it
 #
-# Bars of cats found and non-cats rejected per detector; below them, test images (half of
-# them cats) with each detector's verdict, green where it is right.
+# Left, cats found and non-cats rejected per detector. Right, the table's "said cat" per class
+# of test image: a class a detector was shown as "not cat" (solid bar) is the class it learns
+# to reject; a class it never saw in training (hatched) it judges by what it learned from the
+# others. Below, test images (half of them cats, the others from different classes) with each
+# detector's verdict: ✓ right, ✗ wrong.
 
 # %%
 IMAGES_SHOWN = 8  # test images in the figure: half cats, half not
 
 
-def plot_comparison(results, p_cats, x_test, y_test):
-    """Bars of cats found and non-cats rejected per detector, then test images and verdicts."""
-    fig = plt.figure(figsize=(13, 7.5))
-    grid = fig.add_gridspec(2, IMAGES_SHOWN, height_ratios=[2.2, 1], hspace=0.35)
-    ax = fig.add_subplot(grid[0, :])
+def shown_images(y_test, seed=0):
+    """IMAGES_SHOWN test images: half of them cats, the rest from different classes."""
+    rng = np.random.default_rng(seed)
+    cat = CLASS_NAMES.index(CAT)
+    cats = rng.permutation(np.flatnonzero(y_test == cat))[: IMAGES_SHOWN // 2]
+    others = [c for c in rng.permutation(len(CLASS_NAMES)) if c != cat and np.any(y_test == c)]
+    picked = [rng.choice(np.flatnonzero(y_test == c)) for c in others]
+    return np.concatenate([cats, picked[: IMAGES_SHOWN - len(cats)]]).astype(int)
+
+
+def seen_and_unseen(results):
+    """How often the detectors said "cat" to non-cat classes they were shown in training, and
+    to those they never saw: (share seen, share unseen), None where there were none."""
+    seen, unseen = [], []
+    for r in results.values():
+        for class_name, share in r["called_cat_per_class"].items():
+            if class_name != CAT:
+                (seen if class_name in r["negatives"] else unseen).append(share)
+    return (np.mean(seen) if seen else None), (np.mean(unseen) if unseen else None)
+
+
+def plot_comparison(results, p_cats, x_test, y_test, what="the test images", seed=0):
+    """Cats found and non-cats rejected per detector; "cat" said to each class; test images."""
+    fig = plt.figure(figsize=(15, 7.6 + 0.75 * len(results)))
+    top, bottom = fig.subfigures(2, 1, height_ratios=[5, 2.6 + 0.75 * len(results)])
+    panels = top.subplots(1, 2, width_ratios=[1, 2.2])
+    top.subplots_adjust(left=0.06, right=0.98, wspace=0.18, bottom=0.17, top=0.8)
     width = 0.8 / len(results)
-    for k, (name, r) in enumerate(results.items()):
+    offsets = [(k - (len(results) - 1) / 2) * width for k in range(len(results))]
+
+    ax = panels[0]
+    for offset, (name, r) in zip(offsets, results.items(), strict=True):
         values = [r["cat_recall"], r["noncat_rejection"]]
-        bars = ax.bar(
-            np.arange(2) + (k - (len(results) - 1) / 2) * width, values, width, label=name
-        )
+        bars = ax.bar(np.arange(2) + offset, values, width, label=name)
         ax.bar_label(bars, [f"{v:.0%}" for v in values])
-    ax.set_xticks(range(2), ["test cats called 'cat'", "test non-cats called 'not cat'"])
-    ax.set(ylim=(0, 1.12), ylabel="share of test images")
-    ax.legend(title="detector trained on", loc="upper center")
-    ax.set_title("Without negative examples the detector calls everything a cat")
+    ax.set_xticks(range(2), ["cats called\n'cat'", "non-cats called\n'not cat'"])
+    ax.set(ylim=(0, 1.2 + 0.1 * len(results)), ylabel="share of the test images")
+    ax.legend(title="detector", loc="upper center")
+    worst = min(results, key=lambda n: results[n]["noncat_rejection"])
+    best = max(results, key=lambda n: results[n]["noncat_rejection"])
+    said = f"'{worst}' calls {1 - results[worst]['noncat_rejection']:.0%} of non-cats 'cat'"
+    if best != worst:
+        said += f",\n'{best}' {1 - results[best]['noncat_rejection']:.0%}"
+    ax.set_title(said)
+
+    ax = panels[1]
+    classes = list(next(iter(results.values()))["called_cat_per_class"])
+    for k, (offset, r) in enumerate(zip(offsets, results.values(), strict=True)):
+        for x, class_name in enumerate(classes):
+            shown = class_name == CAT or class_name in r["negatives"]
+            ax.bar(
+                x + offset,
+                r["called_cat_per_class"][class_name],
+                width,
+                color=f"C{k}",
+                alpha=1.0 if shown else 0.45,
+                hatch=None if shown else "//",
+                edgecolor="white",
+            )
+    ax.set_xticks(range(len(classes)), classes, rotation=30, ha="right")
+    ax.set(ylim=(0, 1.3), ylabel="share called 'cat'")
+    ax.bar(0, 0, color="grey", label="shown in training (cat, or as 'not cat')")
+    ax.bar(0, 0, color="grey", alpha=0.45, hatch="//", label="never shown in training")
+    ax.legend(loc="upper center", ncols=2)
+    seen, unseen = seen_and_unseen(results)
+    parts = [
+        f"{text}: {share:.0%}"
+        for text, share in (("shown as 'not cat'", seen), ("never shown", unseen))
+        if share is not None
+    ]
+    ax.set_title("'cat' said to each class; non-cat classes " + ", ".join(parts))
 
     cat = CLASS_NAMES.index(CAT)
-    shown = np.concatenate(
-        [
-            np.flatnonzero(y_test == cat)[: IMAGES_SHOWN // 2],
-            np.flatnonzero(y_test != cat)[: IMAGES_SHOWN - IMAGES_SHOWN // 2],
-        ]
-    )
-    for col, i in enumerate(shown):
-        ax = fig.add_subplot(grid[1, col])
+    images = bottom.subplots(1, IMAGES_SHOWN)
+    bottom.subplots_adjust(left=0.02, right=0.98, top=0.92, bottom=0.02, wspace=0.3)
+    for ax in images:
+        ax.axis("off")
+    for ax, i in zip(images, shown_images(y_test, seed), strict=False):
+        ax.set_anchor("N")  # the image at the top, the verdicts below it
         ax.imshow(x_test[i])
         true_name = CLASS_NAMES[y_test[i]]
-        ax.set_title(f"{'an' if true_name[0] in 'aeiou' else 'a'} {true_name}", fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
+        ax.set_title(f"{'an' if true_name[0] in 'aeiou' else 'a'} {true_name}", fontsize=10)
         for row, (name, p_cat) in enumerate(p_cats.items()):
             says_cat = p_cat[i] >= THRESHOLD
-            right = says_cat == (y_test[i] == cat)
+            mark = verdict(says_cat == (y_test[i] == cat))
             shown_p = np.floor(p_cat[i] * 100) / 100  # cut, not rounded: 0.499 is not "0.50"
-            verdict = f"{name}:\n{'cat' if says_cat else 'not cat'} ({shown_p:.2f})"
+            text = f"{name}:\n{mark['mark']} {'cat' if says_cat else 'not cat'} ({shown_p:.2f})"
             ax.text(
                 0.5,
-                -0.08 - 0.42 * row,
-                verdict,
+                -0.06 - 0.42 * row,
+                text,
                 transform=ax.transAxes,
                 ha="center",
                 va="top",
-                fontsize=7.5,
-                color="green" if right else "red",
+                fontsize=9,
+                color=mark["color"],
             )
-    fig.text(0.5, 0.0, "verdict (P(cat)) of each detector; red = wrong", ha="center", fontsize=9)
+    fig.suptitle(
+        f"A cat detector with and without negative examples, on {what}; below: each detector's "
+        "verdict (P(cat)), ✓ right, ✗ wrong"
+    )
     return fig
 
 
 figure = save_figure(
-    plot_comparison(results, p_cats, x_test, y_test), output_dir / "ker5n_negative_examples.png"
+    plot_comparison(results, p_cats, x_test, y_test, what=test_set, seed=settings.seed),
+    output_dir / "ker5n_negative_examples.png",
 )
 
 # %% [markdown]
@@ -354,6 +444,7 @@ summary = {
     "train_images": len(x_train),
     "test_images": len(x_test),
     "test_cats": test_cats,
+    "test_images_used": test_set,
     "quick": settings.quick,
     "data": str(source),
     "figure": str(figure),

@@ -31,14 +31,19 @@ HOW_TO_GET = (
 )
 
 # A CIFAR batch is a dict of bytes, lists and one numpy array. Rebuilding that array needs
-# exactly these globals; every other global (os.system, builtins.eval, ...) is refused, so a
-# tampered file cannot run code. Both numpy<2 and numpy>=2 module names are listed.
+# exactly these globals; a batch a student builds may also hold numpy integers (scalar) and,
+# pickled with protocol 2, bytes (_codecs.encode turns text into bytes). Every other global
+# (os.system, builtins.eval, ...) is refused, so a tampered file cannot run code. Both
+# numpy<2 and numpy>=2 module names are listed.
 _ALLOWED_GLOBALS = frozenset(
     {
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
         ("numpy.core.multiarray", "_reconstruct"),
         ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+        ("_codecs", "encode"),
     }
 )
 _BATCH_NAME = re.compile(r"data_batch_(\d+)")

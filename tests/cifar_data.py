@@ -26,8 +26,13 @@ PALETTE = np.array(
 )
 
 
-def make_images(labels, rng):
-    """Images (N, 32, 32, 3) uint8: the class colour, a darker stripe per class, and noise."""
+def make_images(labels, rng, looks=None):
+    """Images (N, 32, 32, 3) uint8: the class colour, a darker stripe per class, and noise.
+
+    looks maps a class to the class whose look it takes ({5: 3}: dogs look exactly like cats),
+    for data where no network can tell those classes apart.
+    """
+    labels = np.asarray([(looks or {}).get(int(label), int(label)) for label in labels], int)
     images = PALETTE[labels][:, None, None, :] * np.ones((1, 32, 32, 1), np.float32)
     for i, label in enumerate(labels):
         row = 3 * label  # a horizontal stripe whose height depends on the class
@@ -49,8 +54,14 @@ def _write_batch(path, images, labels, name):
         pickle.dump(batch, f, protocol=4)
 
 
-def make_cifar_folder(path, n_train=400, n_test=200, n_batches=2, seed=0):
-    """Write n_train images in n_batches data_batch_N files, n_test in test_batch; return path."""
+def make_cifar_folder(
+    path, n_train=400, n_test=200, n_batches=2, seed=0, looks=None, sorted_test=False
+):
+    """Write n_train images in n_batches data_batch_N files, n_test in test_batch; return path.
+
+    looks: classes that look like others (see make_images); sorted_test: the test batch
+    sorted by class, as some copies of CIFAR-10 are (its first images are all airplanes).
+    """
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -58,8 +69,10 @@ def make_cifar_folder(path, n_train=400, n_test=200, n_batches=2, seed=0):
     rng.shuffle(y_train)
     y_test = np.arange(n_test) % 10
     rng.shuffle(y_test)
-    x_train = make_images(y_train, rng)
-    x_test = make_images(y_test, rng)
+    if sorted_test:
+        y_test = np.sort(y_test)
+    x_train = make_images(y_train, rng, looks)
+    x_test = make_images(y_test, rng, looks)
     for i, chunk in enumerate(np.array_split(np.arange(n_train), n_batches), start=1):
         _write_batch(path / f"data_batch_{i}", x_train[chunk], y_train[chunk], f"batch {i}")
     _write_batch(path / "test_batch", x_test, y_test, "test batch")
