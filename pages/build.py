@@ -34,13 +34,18 @@ LESSON_NAME = re.compile(r"ker\d+[a-z]*_\w+\.py")
 
 def lesson_table():
     """[(lesson file, slides, what you will see)] from the README's lesson table, in order."""
-    rows = []
+    rows, header = [], None
     for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        found = [LESSON_NAME.search(cell) for cell in cells]
-        names = [match.group(0) for match in found if match]
-        if line.startswith("|") and names and names[0] not in [r[0] for r in rows]:
-            rows.append((names[0], cells[0], cells[-1]))
+        if not line.startswith("|"):
+            header = None  # a table ended
+        elif "what you will see" in cells:
+            header = cells
+        elif header and len(cells) == len(header):
+            names = [m.group(0) for m in map(LESSON_NAME.search, cells) if m]
+            if names and names[0] not in [row[0] for row in rows]:
+                what = cells[header.index("what you will see")]
+                rows.append((names[0], cells[header.index("slides")], what))
     return rows
 
 
