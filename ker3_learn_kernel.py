@@ -112,11 +112,7 @@ from common.files import (
     verdict,
     write_json,
 )
-from common.keras_setup import stderr_silenced
 from common.lesson import LessonError, first_line, try_code
-
-with stderr_silenced():  # on JAX or PyTorch, TensorFlow's start-up lines would show here
-    import tensorflow as tf  # only for tf.data, which feeds Keras on every backend
 
 plt.style.use(FIGURE_STYLE)  # one style for every lesson's figures
 output_dir = prepare_output_dir(settings.output_dir)
@@ -474,9 +470,9 @@ print(f"  fit() logs the loss and the slide's metrics each epoch; the last: {las
 # each step then shrinks the error by the factor $\frac{\sqrt{\kappa} - 1}{\sqrt{\kappa} + 1}$,
 # so the number of steps follows from $\kappa$ too. Keras' plain `SGD` with that momentum is
 # exactly this method. One step per epoch would spend most of the time on Keras' bookkeeping,
-# so an epoch here is `STEPS_PER_CALL` steps, run in one call (`steps_per_execution`). The data
-# come through `tf.data`, which feeds Keras on every backend: NumPy arrays would work too, but
-# Keras would slice them anew at every step.
+# so an epoch here is `STEPS_PER_CALL` steps, run in one call (`steps_per_execution`): `fit`
+# gets the one pair repeated `STEPS_PER_CALL` times, one copy a step, as plain NumPy arrays,
+# which every Keras backend takes.
 
 # %%
 STEPS_PER_CALL = 10  # training steps Keras runs per call of its compiled step function
@@ -507,10 +503,11 @@ model.compile(
 path = KernelPath(model.layers[1])
 start_loss = model.evaluate(x_train, y_train, verbose=0, return_dict=True)["loss"]
 history = model.fit(
-    tf.data.Dataset.from_tensors((x_train, y_train)).repeat(),  # the one pair, over and over
-    steps_per_epoch=STEPS_PER_CALL,
+    np.repeat(x_train, STEPS_PER_CALL, axis=0),  # the one pair, once for each step of a call
+    np.repeat(y_train, STEPS_PER_CALL, axis=0),
+    batch_size=1,
     epochs=fit_epochs,
-    shuffle=False,  # one pair: nothing to shuffle (and Keras warns about tf.data otherwise)
+    shuffle=False,  # copies of one pair: nothing to shuffle
     verbose=fit_verbose,
     callbacks=[path],
 )

@@ -75,11 +75,7 @@ from common.files import (
     verdict,
     write_json,
 )
-from common.keras_setup import stderr_silenced
 from common.lesson import LessonError
-
-with stderr_silenced():  # on JAX or PyTorch, TensorFlow's start-up lines would show here
-    import tensorflow as tf  # only for tf.data, which feeds Keras on every backend
 
 plt.style.use(FIGURE_STYLE)  # one style for every lesson's figures
 output_dir = prepare_output_dir(settings.output_dir)
@@ -231,8 +227,9 @@ def train_kernel(image, target, learning_rate, steps, seed):
     model.layers[0].set_weights([start.astype(np.float32)])  # the same start for every rate
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate), loss="mse")
     history = model.fit(
-        tf.data.Dataset.from_tensors((x_train, y_train)).repeat(),  # the same image each step
-        steps_per_epoch=1,  # one step an epoch: Keras logs each step's own loss
+        x_train,  # the same image each step
+        y_train,
+        batch_size=1,  # one image, so one step an epoch: Keras logs each step's own loss
         epochs=steps,
         shuffle=False,
         verbose=0,
@@ -538,8 +535,9 @@ def fit_points(data, epochs, seed, dropout=0.0, early_stopping=False):
             keras.callbacks.EarlyStopping(patience=PATIENCE, restore_best_weights=True)
         )
     history = model.fit(
-        tf.data.Dataset.from_tensors((x_train, y_train)).repeat(),  # all 12 points a step
-        steps_per_epoch=STEPS_PER_EPOCH,
+        np.tile(x_train, (STEPS_PER_EPOCH, 1)),  # all the points in each step, ...
+        np.tile(y_train, (STEPS_PER_EPOCH, 1)),  # ... STEPS_PER_EPOCH steps an epoch
+        batch_size=len(x_train),
         epochs=epochs,
         validation_data=(x_val, y_val),
         callbacks=callbacks,

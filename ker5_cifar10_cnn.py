@@ -16,6 +16,13 @@
 #   learnopencv article the slide cites): three blocks of two convolutions, then Dense(512)
 #   and Dense(10).
 #
+# A third network shows what the field learned after 2018, with two layers from the
+# seminar's own layer slides, BatchNormalization and Add:
+#
+# - `arch="today"`: a small residual network with batch normalisation, trained with its own
+#   recipe (SGD with Nesterov momentum, a larger batch, label smoothing) and evaluated with
+#   test-time augmentation.
+#
 # The slide's diagram has a training phase („trénovacia fáza“) and a testing phase
 # („testovacia fáza“, today's word: inference). In the code they are two places: the weights
 # change only inside `model.fit` (section "Train"); `predict` on the test images, which the
@@ -50,7 +57,8 @@
 # What an instructor changes in class. A recipe is a way to train: the optimiser, the batch,
 # the epochs, the augmentation and the dropout rates. `modern` (the default) is Adam with a
 # one-epoch warm-up and then a cosine decay of the learning rate, with shifts by whole pixels
-# and mirrored borders; `classic` is the classic Keras example, RMSprop and its augmentation.
+# and mirrored borders; `classic` is the classic Keras example, RMSprop and its augmentation;
+# `today` is the third network's own (and its default).
 # `--epochs`, `--batch-size` and `--lr` override the recipe's values. In a notebook, edit
 # them here; on the command line, each is a flag.
 
@@ -87,7 +95,18 @@ RECIPES = {
         "interpolation": "bilinear",
         "dropout": (0.25, 0.5),  # the slide's
     },
+    "today": {  # for --arch today: the fast CIFAR-10 trainers' ways (see its network below)
+        "epochs": 15,
+        "batch_size": 256,  # a larger batch: fewer, bigger steps, which batch norm allows
+        "lr": 0.2,  # SGD's peak learning rate, with Nesterov momentum 0.9
+        "shift": 0.125,
+        "fill": "reflect",
+        "interpolation": "nearest",
+        "dropout": (0.0, 0.0),  # batch normalisation regularises; no dropout
+        "label_smoothing": 0.1,  # the target: 0.9 on the true class, 0.1 spread over all ten
+    },
 }
+DEFAULT_RECIPE = {"code": "modern", "table": "modern", "today": "today"}
 
 
 def degrees(text):
@@ -104,22 +123,27 @@ settings = lesson_settings(
     quick=False,
     arch=setting(
         "code",
-        "code: the code slide's network; table: the network the Architektúra slide adds up",
-        choices=["code", "table"],
+        "code: the code slide's network; table: the network the Architektúra slide adds up; "
+        "today: a small residual network with batch normalisation",
+        choices=list(DEFAULT_RECIPE),
     ),
     recipe=setting(
-        "modern",
+        None,
         "modern: Adam, cosine schedule, batch 128, 25 epochs, dropout 0.1/0.3; classic: "
-        "RMSprop 1e-4 with decay 1e-6, batch 32, 100 epochs, the slide's dropout 0.25/0.5",
+        "RMSprop 1e-4 with decay 1e-6, batch 32, 100 epochs, the slide's dropout 0.25/0.5; "
+        "today: SGD with Nesterov momentum, batch 256, 15 epochs, label smoothing; none: "
+        "today for --arch today, else modern",
         choices=list(RECIPES),
     ),
     epochs=setting(
-        None, "training epochs; none: the recipe's (25 or 100)", quick=8, type=positive_int
+        None, "training epochs; none: the recipe's (25, 100 or 15)", quick=8, type=positive_int
     ),
     batch_size=setting(
-        None, "samples per training step; none: the recipe's (128 or 32)", type=positive_int
+        None, "samples per training step; none: the recipe's (128, 32 or 256)", type=positive_int
     ),
-    lr=setting(None, "peak learning rate; none: the recipe's (2e-3 or 1e-4)", type=positive_float),
+    lr=setting(
+        None, "peak learning rate; none: the recipe's (2e-3, 1e-4 or 0.2)", type=positive_float
+    ),
     no_augment=setting(False, "train on the plain images, to see overfitting"),
     rotate=setting(
         0.0,
@@ -166,6 +190,7 @@ settings = lesson_settings(
     ),
 )
 # What was not typed comes from the recipe: a default that depends on another setting.
+settings.recipe = settings.recipe or DEFAULT_RECIPE[settings.arch]
 recipe = RECIPES[settings.recipe]
 epochs = settings.epochs or recipe["epochs"]
 batch_size = settings.batch_size or recipe["batch_size"]
@@ -320,43 +345,58 @@ views = save_figure(
 # %% [markdown]
 # ## The input pipeline
 #
-# `tf.data` feeds the training on every Keras backend: it shuffles the training images each
-# epoch, cuts them into batches, scales the pixels to 0..1 and augments whole batches at once
-# (much faster than one image at a time). The validation images are only scaled.
+# A `keras.utils.PyDataset` feeds the training, on every Keras backend: each epoch it shuffles
+# the training images, cuts them into batches, scales the pixels to 0..1 and augments a whole
+# batch at once (much faster than one image at a time). Two threads make the next batches
+# while the model trains on this one. The validation images are only scaled, in order.
 
 
 # %%
-def make_datasets(x_train, y_train, x_val, y_val, *, batch_size, augmenter=None, seed=0):
-    """tf.data pipelines: shuffle, batch, then scale to 0..1 and augment whole batches."""
-    import tensorflow as tf  # here, so that the lesson's other functions need no TensorFlow
+class Batches(keras.utils.PyDataset):
+    """Batches of images scaled to 0..1, cut from NumPy arrays. For training (shuffle=True)
+    the order changes each epoch and the last partial batch is dropped, so every batch is
+    full; an augmenter, if given, changes each batch. one_hot=N: labels as N-long rows."""
 
-    def scale(images, labels):  # uint8 (batch, 32, 32, 3) -> float32 0..1
-        return tf.cast(images, tf.float32) / 255.0, labels
+    def __init__(
+        self, images, labels, *, batch_size, shuffle=False, augmenter=None, one_hot=0, seed=0
+    ):
+        super().__init__(workers=2, use_multiprocessing=False)  # threads: no copies of the data
+        if one_hot:  # class 3 of 10 -> [0, 0, 0, 1, 0, 0, 0, 0, 0, 0], for label smoothing
+            labels = np.eye(one_hot, dtype="float32")[labels]
+        self.images, self.labels, self.batch_size = images, labels, batch_size
+        self.shuffle, self.augmenter = shuffle, augmenter
+        self.rng = np.random.default_rng(seed)
+        self.order = self.rng.permutation(len(images)) if shuffle else np.arange(len(images))
 
-    def scale_and_augment(images, labels):
-        images, labels = scale(images, labels)
-        return augmenter(images, training=True), labels
+    def __len__(self):
+        if self.shuffle:
+            return len(self.images) // self.batch_size
+        return -(-len(self.images) // self.batch_size)  # rounded up: every image once
 
-    train = (
-        tf.data.Dataset.from_tensor_slices((x_train, y_train))
-        .shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True)
-        .batch(batch_size, drop_remainder=True)  # augmenting a batch at once is much faster
-        .map(scale_and_augment if augmenter else scale, num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
-    )
-    val = (
-        tf.data.Dataset.from_tensor_slices((x_val, y_val))
-        .batch(256)
-        .map(scale, num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
-    )
-    return train, val
+    def __getitem__(self, index):
+        rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        images = self.images[rows].astype("float32") / 255.0  # uint8 0..255 -> float32 0..1
+        if self.augmenter:
+            images = keras.ops.convert_to_numpy(self.augmenter(images, training=True))
+        return images, self.labels[rows]
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self.order = self.rng.permutation(len(self.images))
 
 
 batch_size = min(batch_size, len(x_train))
-train_ds, val_ds = make_datasets(
-    x_train, y_train, x_val, y_val, batch_size=batch_size, augmenter=augmenter, seed=settings.seed
+one_hot = num_classes if recipe.get("label_smoothing") else 0  # the loss's label format
+train_ds = Batches(
+    x_train,
+    y_train,
+    batch_size=batch_size,
+    shuffle=True,
+    augmenter=augmenter,
+    one_hot=one_hot,
+    seed=settings.seed,
 )
+val_ds = Batches(x_val, y_val, batch_size=256, one_hot=one_hot)
 steps_per_epoch = len(x_train) // batch_size  # the last partial batch is dropped
 print(f"{steps_per_epoch} batches of {batch_size} images an epoch")
 
@@ -370,6 +410,27 @@ print(f"{steps_per_epoch} batches of {batch_size} images an epoch")
 # convolution without padding loses a pixel on each side, a 2×2 max-pooling halves the size.
 # The softmax turns 10 numbers into 10 probabilities; it stays float32 even under mixed
 # precision, so they add up to 1.
+#
+# `today_network` is a guess made with what the field learned after 2018, from the same
+# layer slides (lesson 4v shows each layer on its own):
+#
+# - **BatchNormalization** („Batch Normalization Layer“): after each convolution, every channel
+#   is rescaled to mean 0 and variance 1 over the batch (with a learned scale and shift), so
+#   each layer gets inputs of a steady size; much larger learning rates then train stably.
+#   For predictions it uses averages over the last batches of training (`momentum=0.9`: about
+#   the last ten, rather than Keras' default of a hundred, which short runs never fill).
+# - **Add** („Add (Merge) Layer“: `x = Add([x1, x2])` on the slide): a residual connection
+#   adds a block's input to its output, x + f(x). The block only learns a change, and the
+#   gradient flows back past it unchanged, so deep networks train (ResNet, 2015).
+# - **GlobalMaxPooling2D** instead of Flatten and Dense(512): each channel gives its strongest
+#   answer anywhere in the image, with no weights at all.
+# - **Rescaling(1/8)** of the ten scores before the softmax, as Myrtle.ai's ResNet-9 does:
+#   maxima of normalised channels are large, and without it the first predictions are so sure
+#   of themselves that training starts badly, and a short run never catches up.
+#
+# `TODAY_WIDTH` sets its size: 16 keeps it about as fast as the code network on a CPU; 64 is
+# Myrtle.ai's ResNet-9 (94% in 26 s on a V100 GPU, DAWNBench 2018), too slow for a laptop.
+# `docs/measurements.md` has what each ingredient buys (the ablation table).
 #
 # Edit a network here (add a layer, change a size), then run this cell and the ones below
 # again: the data stays loaded, the table counts the new network, and training starts fresh
@@ -420,11 +481,46 @@ def table_network(*, dropout=(0.25, 0.5), input_shape=(32, 32, 3), num_classes=1
     return keras.Model(inputs=inp, outputs=out, name="cifar10_cnn_table")
 
 
-ARCHITECTURES = {"code": code_network, "table": table_network}
+TODAY_WIDTH = 16  # the first block's filters; each stage doubles them (64: Myrtle's ResNet-9)
+
+
+def today_network(*, dropout=(0.0, 0.0), input_shape=(32, 32, 3), num_classes=10):
+    """A small residual network with batch normalisation: after ResNet (2015) and the fast
+    CIFAR-10 trainers (Myrtle.ai's ResNet-9, airbench), written here in plain Keras layers.
+
+    dropout[1] is the rate before the last Dense (the today recipe: none).
+    """
+
+    def unit(x, filters):  # convolution, batch normalisation, ReLU: the building block
+        x = layers.Conv2D(filters, (3, 3), padding="same", use_bias=False)(x)  # BN has a bias
+        x = layers.BatchNormalization(momentum=0.9)(x)  # each channel to mean 0, variance 1
+        return layers.Activation("relu")(x)
+
+    def stage(x, filters, residual):  # one unit, a pooling, and maybe a residual pair
+        x = layers.MaxPooling2D(pool_size=(2, 2))(unit(x, filters))  # half the size
+        if residual:  # x + f(x): the pair learns only a change to x; the gradient skips it
+            x = layers.Add()([x, unit(unit(x, filters), filters)])
+        return x
+
+    w = TODAY_WIDTH
+    inp = keras.Input(shape=input_shape)  # (batch, 32, 32, 3)
+    x = unit(inp, w)  # (batch, 32, 32, w)
+    x = stage(x, 2 * w, residual=True)  # (batch, 16, 16, 2w)
+    x = stage(x, 4 * w, residual=False)  # (batch, 8, 8, 4w)
+    x = stage(x, 8 * w, residual=True)  # (batch, 4, 4, 8w)
+    x = layers.GlobalMaxPooling2D()(x)  # (batch, 8w): each channel's strongest answer
+    x = layers.Dropout(dropout[1])(x)
+    x = layers.Dense(num_classes)(x)  # (batch, 10)
+    x = layers.Rescaling(1 / 8)(x)  # smaller scores: the first guesses are not overconfident
+    out = layers.Activation("softmax", dtype="float32")(x)
+    return keras.Model(inputs=inp, outputs=out, name="cifar10_cnn_today")
+
+
+ARCHITECTURES = {"code": code_network, "table": table_network, "today": today_network}
 
 
 def build_model(*, arch="code", dropout=(0.25, 0.5), input_shape=(32, 32, 3), num_classes=10):
-    """The network named arch ("code" or "table") with the given dropout rates."""
+    """The network named arch ("code", "table" or "today") with the given dropout rates."""
     return ARCHITECTURES[arch](dropout=dropout, input_shape=input_shape, num_classes=num_classes)
 
 
@@ -491,7 +587,11 @@ def print_parameter_table(rows, total):
 # labels are class numbers 0..9, hence "sparse") and the accuracy it reports. The modern
 # recipe's Adam warms up for one epoch, from a tenth of the learning rate to all of it, then
 # lowers it along a cosine to 1% at the last step. The classic recipe is RMSprop with Keras
-# 2's `decay=1e-6`. Under `--distribute` the model is built inside the strategy's scope, so
+# 2's `decay=1e-6`. The today recipe is SGD with Nesterov momentum and a small weight decay,
+# on the same warm-up and cosine, and label smoothing: the target is 0.91 for the true class
+# and 0.01 for each of the others, so the network is never pushed to be 100% sure. Keras'
+# smoothing needs the labels one-hot (`Batches` makes them so), hence the plain
+# `CategoricalCrossentropy`. Under `--distribute` the model is built inside the strategy's scope, so
 # each device holds a copy of the weights.
 
 # %%
@@ -499,8 +599,12 @@ CLASSIC_DECAY = 1e-6  # the classic example's RMSprop(lr=1e-4, decay=1e-6)
 WARMUP_EPOCHS = 1
 
 
+TODAY_MOMENTUM, TODAY_WEIGHT_DECAY = 0.9, 5e-4
+
+
 def make_optimizer(recipe="modern", *, lr, epochs, steps_per_epoch):
-    """Modern: Adam with a one-epoch warm-up, then cosine decay. Classic: RMSprop + decay."""
+    """Modern: Adam with a one-epoch warm-up, then cosine decay. Classic: RMSprop + decay.
+    Today: SGD with Nesterov momentum and weight decay, on the same warm-up and cosine."""
     if recipe == "classic":
         # Keras 2's decay=1e-6 meant lr / (1 + 1e-6 · step): an InverseTimeDecay.
         schedule = keras.optimizers.schedules.InverseTimeDecay(lr, 1, CLASSIC_DECAY)
@@ -514,7 +618,22 @@ def make_optimizer(recipe="modern", *, lr, epochs, steps_per_epoch):
         warmup_steps=warmup,
         alpha=0.01,
     )
+    if recipe == "today":
+        return keras.optimizers.SGD(
+            learning_rate=schedule,
+            momentum=TODAY_MOMENTUM,
+            nesterov=True,
+            weight_decay=TODAY_WEIGHT_DECAY,
+        )
     return keras.optimizers.Adam(learning_rate=schedule)
+
+
+def make_loss(recipe="modern"):
+    """Cross-entropy; with the recipe's label smoothing, on one-hot labels."""
+    smoothing = RECIPES[recipe].get("label_smoothing", 0.0)
+    if smoothing:
+        return keras.losses.CategoricalCrossentropy(label_smoothing=smoothing)
+    return keras.losses.SparseCategoricalCrossentropy()  # labels are class numbers 0..9
 
 
 keras.utils.set_random_seed(settings.seed)  # the same starting weights each time this cell runs
@@ -529,7 +648,7 @@ with strategy.scope():
         optimizer=make_optimizer(
             settings.recipe, lr=lr, epochs=epochs, steps_per_epoch=steps_per_epoch
         ),
-        loss="sparse_categorical_crossentropy",  # labels are class numbers 0..9
+        loss=make_loss(settings.recipe),
         metrics=["accuracy"],
         jit_compile=use_xla(),
     )
@@ -572,7 +691,7 @@ def model_name(*, arch="code", recipe="modern", no_augment=False, rotate=0.0, qu
     (cifar10_cnn_quick, cifar10_cnn_table_no_augment, ...)."""
     parts = ["cifar10_cnn"]
     parts += [arch] if arch != "code" else []
-    parts += [recipe] if recipe != "modern" else []
+    parts += [recipe] if recipe != DEFAULT_RECIPE[arch] else []
     parts += ["no_augment"] if no_augment else []
     parts += [f"rotate{rotate:g}"] if rotate else []
     parts += ["quick"] if quick else []
@@ -617,7 +736,7 @@ with safe_training(
         validation_data=val_ds,
         epochs=epochs,
         callbacks=run.callbacks,  # keep the best epoch, stop on divergence, back up each epoch
-        shuffle=False,  # tf.data already shuffles; this only silences a warning
+        shuffle=False,  # Batches shuffles the training images itself
         verbose=1,
     )
 history, best = run.history, run.best  # every epoch's numbers, also those before a resume
@@ -635,10 +754,24 @@ print(f"training took {sum(seconds):.0f} s ({images_per_second:.0f} images/s)")
 # saved, predicts the test images, which it never saw; its weights stay as they are. The
 # confusion matrix counts, for each true class (a row), which class the model said (a
 # column); its diagonal holds the right answers.
+#
+# Then test-time augmentation: the model also sees each test image mirrored, and the two
+# answers are averaged. A cat mirrored is still a cat, so two looks are a little surer than
+# one; it costs a second prediction. Both accuracies are printed; the figures and the JSON's
+# `test_accuracy` use the plain prediction, as lesson 6 and the exported model do.
+
 
 # %%
+def predict_with_flips(model, images):
+    """Test-time augmentation: the mean of the predictions for the images and their mirrors."""
+    mirrored = images[:, :, ::-1, :]  # (N, height, width, channels): width reversed
+    both = [model.predict(x, verbose=0, batch_size=512) for x in (images, mirrored)]
+    return (both[0] + both[1]) / 2
+
+
 best_model = keras.models.load_model(run.model_paths[0])  # this run's model, as it was saved
-probabilities = best_model.predict(x_test.astype("float32") / 255.0, verbose=0, batch_size=512)
+test_images = x_test.astype("float32") / 255.0
+probabilities = best_model.predict(test_images, verbose=0, batch_size=512)
 predicted = probabilities.argmax(axis=1)  # (N,): the most probable class of each image
 confusion = np.zeros((num_classes, num_classes), dtype=int)  # rows: true, columns: predicted
 np.add.at(confusion, (y_test, predicted), 1)
@@ -646,6 +779,8 @@ test_accuracy = float(confusion.trace() / confusion.sum())
 class_counts = confusion.sum(axis=1)  # test images of each class
 per_class = confusion.diagonal() / np.maximum(class_counts, 1)
 print(f"test accuracy of the saved model: {test_accuracy:.1%} on {test_set}")
+flipped_accuracy = float(np.mean(predict_with_flips(best_model, test_images).argmax(1) == y_test))
+print(f"  with test-time augmentation (each image and its mirror): {flipped_accuracy:.1%}")
 print("accuracy per class:")
 for class_name, accuracy, count in zip(CLASS_NAMES, per_class, class_counts, strict=True):
     if count:
@@ -689,6 +824,7 @@ for path in run.model_paths:  # this run's model: under the main name, or in run
     print(f"model: {path}")
 results = {
     "test_accuracy": test_accuracy,
+    "test_accuracy_with_flips": flipped_accuracy,
     "test_images": test_set,
     "per_class_accuracy": {
         class_name: float(accuracy) if count else None

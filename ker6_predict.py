@@ -83,12 +83,21 @@ settings = lesson_settings(
 # ## Setup
 #
 # `start_keras` imports Keras with TensorFlow's start-up messages hidden (`--verbose` shows
-# them) and says which backend runs it.
+# them) and says which backend runs it. The export needs TensorFlow's backend (its
+# SavedModel, and tf2onnx for ONNX): on another backend `--export` stops here, before any work.
 
 # %%
 from common.keras_setup import start_keras
+from common.lesson import LessonError
 
-start_keras(settings.verbose)
+backend = start_keras(settings.verbose).backend.backend()
+if settings.export and backend != "tensorflow":
+    # ONNX from JAX goes through jax2onnx, whose file of this CNN failed in onnxruntime
+    # (MaxPool: "Unsupported pooling size").
+    raise LessonError(
+        f"--export needs the TensorFlow backend (this is {backend}): rerun with "
+        "KERAS_BACKEND=tensorflow; the model files are the same on every backend"
+    )
 from pathlib import Path
 
 import cv2
@@ -121,7 +130,7 @@ from common.files import (
     write_json,
 )
 from common.keras_setup import import_tensorflow
-from common.lesson import LessonError, first_line
+from common.lesson import first_line
 
 plt.style.use(FIGURE_STYLE)
 output_dir = prepare_output_dir(settings.output_dir)
@@ -389,14 +398,6 @@ exported = None  # the paths of the exported files, when this cell writes them
 export_results = {}  # what goes into the JSON
 if not settings.export:
     print("export: off (--export on the command line, or export=True in the settings cell)")
-elif keras.backend.backend() != "tensorflow":
-    # The SavedModel is TensorFlow's; ONNX from JAX goes through jax2onnx, whose file of
-    # this CNN failed in onnxruntime (MaxPool: "Unsupported pooling size").
-    print(
-        f"--export runs on the TensorFlow backend only (this is {keras.backend.backend()}): "
-        "rerun with KERAS_BACKEND=tensorflow; the .keras file is the same on both"
-    )
-    export_results["exported"] = None
 else:
     savedmodel_dir = output_dir / f"{model_path.stem}_savedmodel"
     onnx_path = output_dir / f"{model_path.stem}.onnx"

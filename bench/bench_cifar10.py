@@ -92,8 +92,8 @@ def prepare(ker5, recipe, precision, args, x, y):
         jit_compile=use_xla(),
     )
     augmenter = ker5.make_augmenter(seed=args.seed, recipe=recipe)  # each recipe's own
-    train, _ = ker5.make_datasets(
-        x, y, x[:256], y[:256], batch_size=batch_size, augmenter=augmenter, seed=args.seed
+    train = ker5.Batches(
+        x, y, batch_size=batch_size, shuffle=True, augmenter=augmenter, seed=args.seed
     )
     optimizer = type(model.optimizer).__name__
     row = {"recipe": recipe, "batch": batch_size, "optimizer": optimizer, "precision": policy}

@@ -3,12 +3,14 @@
 Three ways to give `fit` shuffled, scaled, augmented batches of CIFAR-10 images:
 
 - `tf.data`: a tf.data pipeline maps the augmentation layers over whole batches in parallel
-  threads (ker5's way until 2026-12; TensorFlow must be installed, whatever the backend);
+  threads (ker5's way until 2026-12, kept here as the reference; TensorFlow must be
+  installed, whatever the backend);
 - `in the model`: NumPy arrays go straight to `fit`; the first layers of the trained model
   scale and augment (they act only in training), so the augmentation runs where the model
   runs, on the GPU when there is one;
-- `PyDataset`: a keras.utils.PyDataset cuts NumPy batches and augments them in `__getitem__`,
-  on the CPU, in worker threads while the model trains.
+- `PyDataset`: ker5's `Batches`, a keras.utils.PyDataset, cuts NumPy batches and augments
+  them in `__getitem__`, on the CPU, in two worker threads while the model trains (ker5's
+  way today, on every backend).
 
 Each variant and backend runs in its own process (a backend is fixed when Keras starts).
 The rounds are interleaved (A B C A B C ...), so a busy machine slows all alike; each round
@@ -53,6 +55,22 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def tf_data_pipeline(x, y, batch_size, augmenter, seed=0):
+    """ker5's training pipeline until 2026-12: shuffle, batch, scale and augment in tf.data."""
+    import tensorflow as tf
+
+    def scale_and_augment(images, labels):
+        return augmenter(tf.cast(images, tf.float32) / 255.0, training=True), labels
+
+    return (
+        tf.data.Dataset.from_tensor_slices((x, y))
+        .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size, drop_remainder=True)
+        .map(scale_and_augment, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
 def worker(args):
     """In one process: train ker5's code network with one variant; print its images/s."""
     from common.keras_setup import start_keras
@@ -73,35 +91,15 @@ def worker(args):
     batch = args.batch_size
     if args.worker == "tf.data":
         model = network
-        data, _ = ker5.make_datasets(x, y, x[:256], y[:256], batch_size=batch, augmenter=augmenter)
-        fit = {"x": data}
+        fit = {"x": tf_data_pipeline(x, y, batch, augmenter)}
     elif args.worker == "in the model":
         inputs = keras.Input(x.shape[1:])
         scaled = keras.layers.Rescaling(1 / 255)(inputs)
         model = keras.Model(inputs, network(augmenter(scaled)))
         fit = {"x": x, "y": y, "batch_size": batch, "shuffle": True}
     else:
-
-        class Batches(keras.utils.PyDataset):
-            """Shuffled batches of scaled, augmented images, made on the CPU."""
-
-            def __init__(self):
-                super().__init__(workers=2, use_multiprocessing=False)
-                self.order = rng.permutation(len(x))
-
-            def __len__(self):
-                return len(x) // batch
-
-            def __getitem__(self, index):
-                picked = self.order[index * batch : (index + 1) * batch]
-                images = augmenter(x[picked].astype("float32") / 255, training=True)
-                return keras.ops.convert_to_numpy(images), y[picked]
-
-            def on_epoch_end(self):
-                self.order = rng.permutation(len(x))
-
         model = network
-        fit = {"x": Batches()}
+        fit = {"x": ker5.Batches(x, y, batch_size=batch, shuffle=True, augmenter=augmenter)}
     model.compile(
         optimizer=keras.optimizers.Adam(recipe["lr"]),
         loss="sparse_categorical_crossentropy",

@@ -15,12 +15,12 @@ On a GPU, one recipe and the precision ker5 would choose there (mixed bfloat16):
 
     python bench/bench_time_to_accuracy.py --data-dir ... --recipes modern --precision bfloat16
 
-Without TensorFlow (a GPU machine with only JAX or PyTorch: KERAS_BACKEND=jax) the batches
-come from NumPy through a keras.utils.PyDataset instead of ker5's tf.data pipeline, augmented
-by the same Keras layers; the table's first line says which pipeline ran.
+It runs on any Keras backend (KERAS_BACKEND=jax on a machine with only JAX, say): ker5's
+input pipeline, a keras.utils.PyDataset, needs no TensorFlow.
 """
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -32,15 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common.cifar10 import add_data_flags, load_cifar10, resolve_data_dir  # noqa: E402
 from common.files import OUTPUTS, prepare_output_dir, save_figure, write_json  # noqa: E402
-from common.keras_setup import start_keras, stderr_silenced, use_xla  # noqa: E402
+from common.keras_setup import gpus, start_keras, use_xla  # noqa: E402
 from common.lesson import load_definitions, positive_int, use_one_line_errors  # noqa: E402
 
 keras = start_keras()
-try:
-    with stderr_silenced():
-        import tensorflow as tf  # tf.data, where TensorFlow is installed
-except ModuleNotFoundError:
-    tf = None  # a machine with only JAX or PyTorch: NumPy batches instead
 ker5 = load_definitions("ker5_cifar10_cnn.py")
 QUICK = {"train_images": 10_000, "test_images": 2_000}  # ker5's --quick subset
 
@@ -95,46 +90,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-class NumpyBatches(keras.utils.PyDataset):
-    """Batches from NumPy arrays, for a backend without TensorFlow: ker5's tf.data, by hand.
-
-    Scales to 0..1; with an augmenter, shuffles every epoch, drops the last partial batch and
-    augments whole batches, as ker5.make_datasets does.
-    """
-
-    def __init__(self, x, y, batch_size, augmenter=None, seed=0):
-        super().__init__()
-        self.x, self.y, self.batch_size, self.augmenter = x, y, batch_size, augmenter
-        self.rng = np.random.default_rng(seed)
-        self.order = self.rng.permutation(len(x)) if augmenter else np.arange(len(x))
-
-    def __len__(self):
-        whole = len(self.x) // self.batch_size
-        return whole if self.augmenter else -(-len(self.x) // self.batch_size)
-
-    def __getitem__(self, index):
-        rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-        images = self.x[rows].astype("float32") / 255.0
-        if self.augmenter:
-            images = self.augmenter(images, training=True)
-        return images, self.y[rows]
-
-    def on_epoch_end(self):
-        if self.augmenter:
-            self.order = self.rng.permutation(len(self.x))
-
-
-def make_datasets(x_train, y_train, x_val, y_val, batch_size, augmenter, seed):
-    """ker5's tf.data pipelines, or NumPy batches where TensorFlow is not installed."""
-    if tf is not None:
-        return ker5.make_datasets(
-            x_train, y_train, x_val, y_val, batch_size=batch_size, augmenter=augmenter, seed=seed
-        )
-    return NumpyBatches(x_train, y_train, batch_size, augmenter, seed), NumpyBatches(
-        x_val, y_val, 256
-    )
-
-
 def train_until(recipe, epochs, minutes, data, seed, precision="float32", batch_size=None):
     """Train one recipe epoch by epoch.
 
@@ -156,7 +111,10 @@ def train_until(recipe, epochs, minutes, data, seed, precision="float32", batch_
         jit_compile=use_xla(),
     )
     augmenter = ker5.make_augmenter(seed=seed, recipe=recipe)
-    train, val = make_datasets(x_train, y_train, x_val, y_val, batch_size, augmenter, seed)
+    train = ker5.Batches(
+        x_train, y_train, batch_size=batch_size, shuffle=True, augmenter=augmenter, seed=seed
+    )
+    val = ker5.Batches(x_val, y_val, batch_size=256)
     curve, seconds = [], []
     for epoch in range(epochs):
         start = time.perf_counter()
@@ -176,13 +134,9 @@ def first_time_at(curve, target):
 
 
 def where_it_runs():
-    """One line: the backend, the devices it sees, and which input pipeline feeds them."""
-    if tf is not None:
-        devices = [g.name for g in tf.config.list_physical_devices("GPU")] or ["CPU"]
-    else:
-        devices = keras.distribution.list_devices()
-    pipeline = "tf.data (ker5's)" if tf is not None else "NumPy PyDataset (no TensorFlow)"
-    return f"{keras.backend.backend()} backend on {', '.join(devices)}; input: {pipeline}"
+    """One line: the backend and the GPUs it sees (or the CPU)."""
+    found = [name for name, _ in gpus()] or [f"the CPU ({os.cpu_count()} cores)"]
+    return f"{keras.backend.backend()} backend on {', '.join(found)}; input: ker5's Batches"
 
 
 def main(argv=None):

@@ -111,6 +111,49 @@ def cpu_has_bfloat16():
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def gpus():
+    """The GPUs the running Keras backend sees, as [(name, compute capability)].
+
+    Asked with the backend's own calls (tf.config, jax.devices, torch.cuda), so a JAX-only or
+    PyTorch-only set-up needs no TensorFlow.
+    """
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        tf = import_tensorflow()
+        details = [
+            tf.config.experimental.get_device_details(g)
+            for g in tf.config.list_physical_devices("GPU")
+        ]
+        return [
+            (d.get("device_name", "GPU"), tuple(d.get("compute_capability", (0, 0))))
+            for d in details
+        ]
+    if backend == "jax":
+        import jax
+
+        found = [d for d in jax.devices() if d.platform == "gpu"]
+        return [(d.device_kind, _capability(getattr(d, "compute_capability", ""))) for d in found]
+    if backend == "torch":
+        import torch
+
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        return [
+            (torch.cuda.get_device_name(i), torch.cuda.get_device_capability(i))
+            for i in range(count)
+        ]
+    return []
+
+
+def _capability(text):
+    """ "9.0" -> (9, 0); anything else -> (0, 0)."""
+    try:
+        return tuple(int(part) for part in str(text).split(".")[:2])
+    except ValueError:
+        return (0, 0)
+
+
 def choose_precision(precision="auto"):
     """Set Keras' dtype policy and return its name: bfloat16 only where the hardware has it.
 
@@ -125,13 +168,8 @@ def choose_precision(precision="auto"):
     elif precision == "bfloat16":
         policy = "mixed_bfloat16"
     else:
-        tf = import_tensorflow()
-        gpus = tf.config.list_physical_devices("GPU") if tf else []
-        capability = [
-            tf.config.experimental.get_device_details(g).get("compute_capability", (0, 0))
-            for g in gpus
-        ]
-        native = all(c >= (8, 0) for c in capability) if gpus else cpu_has_bfloat16()
+        found = gpus()
+        native = all(c >= (8, 0) for _, c in found) if found else cpu_has_bfloat16()
         policy = "mixed_bfloat16" if native else "float32"
     keras.config.set_dtype_policy(policy)
     return policy
@@ -156,11 +194,11 @@ def choose_strategy(distribute):
     """
     import keras
 
-    tf = import_tensorflow()
     if keras.backend.backend() != "tensorflow":
-        return _keras_data_parallel(distribute, tf)
-    gpus = tf.config.list_physical_devices("GPU")
-    if distribute and not gpus:
+        return _keras_data_parallel(distribute)
+    tf = import_tensorflow()  # TensorFlow's own calls, on its own backend
+    found = tf.config.list_physical_devices("GPU")
+    if distribute and not found:
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(
             cpu, [tf.config.LogicalDeviceConfiguration()] * 2
@@ -175,26 +213,29 @@ def choose_strategy(distribute):
         devices = list(strategy.extended.worker_devices)
         print(f"training data-parallel on {len(devices)} GPUs: {', '.join(devices)}")
         return strategy, devices
-    if gpus:
-        name = tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
-        print(f"training on the GPU: {name} ({gpus[0].name})")
-        return tf.distribute.get_strategy(), [gpus[0].name]
+    if found:
+        name = tf.config.experimental.get_device_details(found[0]).get("device_name", "GPU")
+        print(f"training on the GPU: {name} ({found[0].name})")
+        return tf.distribute.get_strategy(), [found[0].name]
     print(f"training on the CPU ({os.cpu_count()} cores); TensorFlow sees no GPU")
     return tf.distribute.get_strategy(), ["CPU"]
 
 
-def _keras_data_parallel(distribute, tf):
+def _keras_data_parallel(distribute):
     """JAX: Keras' own DataParallel over every device the backend lists. PyTorch: one device."""
     import keras
 
-    # TensorFlow's default strategy, or a stand-in whose scope() does nothing
-    nothing = types.SimpleNamespace(scope=contextlib.nullcontext)
-    scope = tf.distribute.get_strategy() if tf else nothing
+    scope = types.SimpleNamespace(scope=contextlib.nullcontext)  # a scope() that does nothing
     if keras.backend.backend() == "torch":
         if distribute:
-            print("--distribute: Keras has no data-parallel training for PyTorch; one device")
-        print("training on one device (torch backend)")
-        return scope, ["torch"]
+            raise LessonError(
+                "--distribute: Keras 3 has no data-parallel training on the torch backend; "
+                "run without it, or with KERAS_BACKEND=tensorflow or jax"
+            )
+        found = gpus()
+        where = f"the GPU: {found[0][0]}" if found else f"the CPU ({os.cpu_count()} cores)"
+        print(f"training on {where} (torch backend)")
+        return scope, ["cuda:0" if found else "cpu"]
     devices = keras.distribution.list_devices()
     if distribute:
         print("MirroredStrategy is TensorFlow's; on this backend: keras.distribution.DataParallel")
@@ -216,4 +257,4 @@ def use_xla():
 
     if keras.backend.backend() != "tensorflow":
         return "auto"
-    return "auto" if import_tensorflow().config.list_physical_devices("GPU") else False
+    return "auto" if gpus() else False

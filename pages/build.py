@@ -121,9 +121,14 @@ def write_index(table, runs):
         run = runs.get(lesson, {})
         thumb = f"![{stem}](thumbnails/{stem}.png)" if run.get("thumbnail") else "(no figure)"
         lines.append(f"| {slides} | [{lesson}]({stem}.ipynb) | {what} | {thumb} |")
-    lines += ["", "```{toctree}", ":hidden:", ""]
+    lines += [
+        "",
+        "The slides' words, in Slovak and in English: [the glossary](docs/glossary.md).",
+        "",
+    ]
+    lines += ["```{toctree}", ":hidden:", ""]
     lines += [lesson.removesuffix(".py") for lesson, _, _ in table]
-    lines += ["```", ""]
+    lines += ["docs/glossary", "```", ""]
     (BUILD / "src" / "index.md").write_text("\n".join(lines), encoding="utf-8")
 
 
@@ -138,6 +143,8 @@ def main():
     shutil.rmtree(BUILD, ignore_errors=True)
     (BUILD / "src" / "thumbnails").mkdir(parents=True)
     (BUILD / "src" / "downloads").mkdir()
+    (BUILD / "src" / "docs").mkdir()
+    shutil.copy(ROOT / "docs" / "glossary.md", BUILD / "src" / "docs" / "glossary.md")  # linked
     table = lesson_table()
     missing = sorted({p.name for p in ROOT.glob("ker[0-9]*_*.py")} - {r[0] for r in table})
     if missing:

@@ -19,3 +19,4 @@ myst_heading_anchors = 2
 # loads MathJax (Sphinx adds it only to a page with maths; pages/check_site.py checks).
 
 suppress_warnings = ["mystnb.unknown_mime_type"]
+html_show_copyright = False  # no copyright line in the footer: the licence is in the README

@@ -84,3 +84,13 @@ def make_cifar_folder(
     with open(path / "batches.meta", "wb") as f:
         pickle.dump(meta, f, protocol=4)
     return path
+
+
+if (
+    __name__ == "__main__"
+):  # python tests/cifar_data.py FOLDER [TRAIN TEST]: for a quick pages build
+    import sys
+
+    folder, *sizes = sys.argv[1:]
+    n_train, n_test = map(int, sizes) if sizes else (2000, 500)
+    print(make_cifar_folder(folder, n_train=n_train, n_test=n_test))

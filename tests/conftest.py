@@ -7,6 +7,7 @@ Three ways to use a lesson, and no other (no test imports a lesson, which would 
 """
 
 import contextlib
+import importlib.util
 import json
 import os
 import runpy
@@ -19,6 +20,20 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("MPLBACKEND", "Agg")  # figures drawn in this process never open a window
+
+from no_tensorflow import block_tensorflow  # noqa: E402
+
+# The backend this session tests (`make test BACKEND=jax` sets it). Off TensorFlow's backend
+# nothing may import TensorFlow: a lesson that did would need it installed beside JAX.
+BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
+HAS_TENSORFLOW = BACKEND == "tensorflow" and importlib.util.find_spec("tensorflow") is not None
+if BACKEND != "tensorflow":
+    block_tensorflow()
+requires_tensorflow = pytest.mark.skipif(
+    not HAS_TENSORFLOW,
+    reason=f"TensorFlow only (SavedModel, ONNX through tf2onnx); this run is {BACKEND}; "
+    "`make test` runs it",
+)
 
 
 def run_script(script, *args, env=None, timeout=600, cwd=ROOT):

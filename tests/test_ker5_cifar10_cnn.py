@@ -175,6 +175,69 @@ def test_table_network_agrees_with_every_line_of_the_architektura_slide(ker5):
     assert flatten.output.shape == (None, 256)  # 2·2·64: the slide's "512 x 256"
 
 
+def test_today_network_is_residual_with_batch_norm_and_its_count_adds_up(ker5):
+    model = ker5.today_network()
+    w = ker5.TODAY_WIDTH
+
+    def unit(inputs, filters):  # a 3x3 convolution without bias, then BN's 4 numbers a channel
+        return 3 * 3 * inputs * filters + 4 * filters
+
+    stages = unit(w, 2 * w) + 2 * unit(2 * w, 2 * w)  # the first residual stage
+    stages += unit(2 * w, 4 * w) + unit(4 * w, 8 * w) + 2 * unit(8 * w, 8 * w)
+    assert model.count_params() == unit(3, w) + stages + 8 * w * 10 + 10
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds.count("BatchNormalization") == kinds.count("Conv2D") == 8
+    assert kinds.count("Add") == 2 and "Flatten" not in kinds
+    for add in (layer for layer in model.layers if type(layer).__name__ == "Add"):
+        shapes = [tuple(t.shape) for t in add.input]
+        assert shapes[0] == shapes[1] == tuple(add.output.shape)  # x + f(x): the same shape
+    assert model.output_shape == (None, 10)
+
+
+def test_test_time_augmentation_averages_each_image_with_its_mirror(ker5, keras):
+    """A tiny model trained so that the bright side of an image decides its class: flipping
+    swaps the class, so the averaged prediction differs from the plain one."""
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 0.2, (64, 8, 8, 3)).astype("float32")
+    labels = np.arange(64) % 2
+    images[labels == 0, :, :4] += 0.8  # class 0: bright on the left
+    images[labels == 1, :, 4:] += 0.8  # class 1: bright on the right
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(2, "softmax")]
+    )
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy")
+    model.fit(images, labels, epochs=20, verbose=0)
+    plain = model.predict(images, verbose=0)
+    assert np.mean(plain.argmax(1) == labels) == 1.0  # it learned the rule
+    averaged = ker5.predict_with_flips(model, images)
+    mirrored = model.predict(images[:, :, ::-1], verbose=0)
+    np.testing.assert_allclose(averaged, (plain + mirrored) / 2, atol=1e-6)
+    assert np.abs(averaged - plain).max() > 0.3  # the predictions changed
+    symmetric = (images + images[:, :, ::-1]) / 2  # a mirror image of itself: nothing changes
+    np.testing.assert_allclose(
+        ker5.predict_with_flips(model, symmetric), model.predict(symmetric, verbose=0), atol=1e-5
+    )
+
+
+def test_the_today_network_trains_with_label_smoothing(tiny_data, tmp_path):
+    """--arch today picks its own recipe: SGD, one-hot labels for label smoothing, and the
+    accuracy with test-time augmentation beside the plain one."""
+    out = tmp_path / "out"
+    found = run_in_process(
+        SCRIPT,
+        *(*TINY, "--arch", "today", "--epochs", "3", "--data-dir", tiny_data),
+        *("--output-dir", out, "--model-dir", tmp_path / "models"),
+    )
+    assert found["settings"].recipe == "today"
+    assert type(found["model"].optimizer).__name__ == "SGD" and found["model"].optimizer.nesterov
+    assert found["model"].loss.get_config()["label_smoothing"] == 0.1
+    report = read_json(out / "ker5_cifar10_cnn.json")
+    assert report["test_accuracy"] > 0.3  # chance: 0.1
+    assert 0.0 < report["test_accuracy_with_flips"] <= 1.0
+    assert (tmp_path / "models" / "cifar10_cnn_today_quick.keras").is_file()
+
+
 # --- The data loader ---
 
 
@@ -648,6 +711,8 @@ def test_each_kind_of_run_has_its_own_model_files(ker5):
     assert name(recipe="classic", quick=True) == "cifar10_cnn_classic_quick"
     assert name(rotate=7.5) == "cifar10_cnn_rotate7.5"
     assert name(arch="table", quick=True) == "cifar10_cnn_table_quick"
+    assert name(arch="today", recipe="today") == "cifar10_cnn_today"  # its own recipe
+    assert name(arch="today", recipe="modern") == "cifar10_cnn_today_modern"
     # --epochs, --lr and --seed are not in the name: the better model keeps it.
 
 

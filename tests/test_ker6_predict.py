@@ -10,7 +10,7 @@ import matplotlib.colors
 import numpy as np
 import pytest
 from cifar_data import make_cifar_folder
-from conftest import assert_clean_error, read_json, run_in_process, run_script
+from conftest import BACKEND, assert_clean_error, read_json, run_in_process, run_script
 
 from common import cifar10, deployment
 from common.cifar10 import CLASS_NAMES
@@ -555,3 +555,13 @@ def test_without_export_the_export_cells_say_so(good_models, tmp_path, capsys):
     report = read_json(out / "ker6_predict.json")
     assert len(report["predictions"]) == 5 and "savedmodel_max_abs_diff" not in report
     assert (out / "ker6_predict_images.png").is_file() and (out / "ker6_predict.png").is_file()
+
+
+def test_export_off_the_tensorflow_backend_is_one_clear_line(tmp_path):
+    """SavedModel and tf2onnx are TensorFlow's: elsewhere --export stops before any work."""
+    other = BACKEND if BACKEND != "tensorflow" else "jax"
+    args = ["--export", "--no-show", "--output-dir", tmp_path / "out"]
+    result = run_script("ker6_predict.py", *args, env={"KERAS_BACKEND": other})
+    assert_clean_error(result)
+    assert f"--export needs the TensorFlow backend (this is {other})" in result.stderr
+    assert not (tmp_path / "out" / "ker6_predict.json").exists()
