@@ -32,8 +32,12 @@ $(STAMP): $(LOCK)
 demo: $(STAMP)           ## run every lesson in its quick class mode, then print a summary table
 	$(RUN) run_demo.py
 
+# One test process per core (pytest-xdist); a file's tests stay in one process, so its
+# module fixtures (a trained model, say) are made once. PYTEST_FLAGS= runs them in one process.
+PYTEST_FLAGS ?= -n auto --dist loadfile
+
 test: $(STAMP)           ## run the test suite on the chosen backend
-	$(RUN) -m pytest
+	$(RUN) -m pytest $(PYTEST_FLAGS)
 
 lint: $(STAMP)           ## check formatting and style with ruff
 	$(PY) -m ruff check .
@@ -61,7 +65,7 @@ test-latest:             ## the newest versions the requirements allow, in .venv
 	.venv-latest/bin/python -m pip install --quiet --upgrade -r requirements.txt \
 		-r requirements-jax.txt -r requirements-dev.txt -r requirements-pages.txt
 	.venv-latest/bin/python -m pip list --format=freeze > .venv-latest/versions.txt
-	KERAS_BACKEND=tensorflow .venv-latest/bin/python -m pytest
+	KERAS_BACKEND=tensorflow .venv-latest/bin/python -m pytest $(PYTEST_FLAGS)
 
 clean:
 	rm -rf outputs .pytest_cache site site-build site-check

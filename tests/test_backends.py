@@ -101,13 +101,20 @@ def test_time_to_accuracy_bench_learns_without_tensorflow(tmp_path, tiny_data):
     """The bench (ker5's network, recipe and Batches) on JAX with `import tensorflow` refused,
     as on a GPU machine that has only JAX."""
     bench = ROOT / "bench" / "bench_time_to_accuracy.py"
-    args = ["--data-dir", tiny_data, "--recipes", "modern", "--epochs", "3", "--batch-size", "32"]
+    args = ["--data-dir", tiny_data, "--runs", "code:modern", "today", "--epochs", "3"]
+    args += ["--batch-size", "32", "--targets", "0.3", "0.99"]
     launcher = ROOT / "tests" / "no_tensorflow.py"
     result = run_script(launcher, bench, *args, "--output-dir", tmp_path, env=JAX)
     ok(result)
     assert "jax backend on the CPU" in result.stdout and "input: ker5's Batches" in result.stdout
-    (run,) = read_json(tmp_path / "bench_time_to_accuracy.json")["runs"]
-    assert run["recipe"] == "modern" and len(run["curve"]) == 3
-    assert max(accuracy for _, accuracy in run["curve"]) > 0.5  # chance is 0.1
-    assert run["test"] > 0.5
+    code, today = read_json(tmp_path / "bench_time_to_accuracy.json")["runs"]
+    assert (code["arch"], code["recipe"]) == ("code", "modern")
+    assert (today["arch"], today["recipe"]) == ("today", "today")  # a network's own recipe
+    for run in (code, today):
+        assert len(run["curve"]) == 3
+        assert max(accuracy for _, accuracy in run["curve"]) > 0.3  # chance is 0.1
+        assert 0 < run["test_with_flips"] <= 1 and run["images_per_second"] > 0
+    assert code["test"] > 0.5
+    assert "not within" in result.stdout  # nobody reaches 99% on 200 images
+    assert "today:today within 3x the code network's" in result.stdout
     assert (tmp_path / "bench_time_to_accuracy.png").stat().st_size > 10_000

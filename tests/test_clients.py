@@ -20,11 +20,13 @@ import cv2
 import numpy as np
 import pytest
 from cifar_data import PALETTE, make_cifar_folder
-from conftest import ROOT, assert_clean_error, read_json, run_script
+from conftest import ROOT, assert_clean_error, read_json, requires_tensorflow, run_script
 
 from common.cifar10 import CLASS_NAMES
 from common.files import read_rgb
 from common.lesson import LessonError, load_definitions
+
+pytestmark = requires_tensorflow  # the clients read ker6's ONNX export, made on TensorFlow
 
 ker6 = load_definitions("ker6_predict")  # the lesson's functions and constants, no steps run
 

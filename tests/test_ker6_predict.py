@@ -10,7 +10,14 @@ import matplotlib.colors
 import numpy as np
 import pytest
 from cifar_data import make_cifar_folder
-from conftest import BACKEND, assert_clean_error, read_json, run_in_process, run_script
+from conftest import (
+    BACKEND,
+    assert_clean_error,
+    read_json,
+    requires_tensorflow,
+    run_in_process,
+    run_script,
+)
 
 from common import cifar10, deployment
 from common.cifar10 import CLASS_NAMES
@@ -456,6 +463,7 @@ def folder_run(good_models, tmp_path_factory):
     )
 
 
+@requires_tensorflow
 def test_folder_skips_the_non_image_and_predicts_the_rest(folder_run):
     result, data, where = folder_run
     assert result.returncode == 0, result.stderr[-2000:]
@@ -474,6 +482,7 @@ def test_folder_skips_the_non_image_and_predicts_the_rest(folder_run):
     assert "tiny.png" in result.stdout and "wide.jpg" in result.stdout
 
 
+@requires_tensorflow
 def test_export_runtimes_agree_with_keras(folder_run):
     result, data, where = folder_run
     assert result.returncode == 0, result.stderr[-2000:]

@@ -38,8 +38,8 @@ def test_ker2_another_kernel_still_matches_opencv(tmp_path):
     result, out = run_quick(tmp_path, "ker2_sobel_keras.py", [edit])
     results = read_json(out / "ker2_sobel_keras.json")
     assert results["kernel"] == expected
-    assert results["max_abs_diff_interior"] <= 1e-4
-    assert results["max_abs_diff_zero_border"] <= 1e-4
+    assert results["max_abs_diff_interior"] <= 1e-3  # float32 sums: any backend
+    assert results["max_abs_diff_zero_border"] <= 1e-3
     assert "inside the image:     0.00e+00" in result.stdout
     # The Keras output really is the new kernel's response, not the Sobel-x one.
     image, _ = read_gray(None)

@@ -114,4 +114,4 @@ def test_an_edited_model_cell_reruns_without_reloading_the_data(tmp_path):
     assert model.execution_count > len(code)  # ran again, after the edit
     results = read_json(tmp_path / "ker2_sobel_keras.json")
     assert results["kernel"] == [[0, 1, 0], [1, -4, 1], [0, 1, 0]]
-    assert results["max_abs_diff_interior"] <= 1e-4
+    assert results["max_abs_diff_interior"] <= 1e-3  # float32 sums: any backend

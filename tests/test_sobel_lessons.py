@@ -264,9 +264,9 @@ def test_ker2_default_run_as_a_student_runs_it(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == ""  # quiet start: no TensorFlow chatter
     results = read_json(tmp_path / "ker2_sobel_keras.json")
-    assert results["max_abs_diff_interior"] <= 1e-4
+    assert results["max_abs_diff_interior"] <= 1e-3  # float32 sums: any backend
     assert results["max_abs_diff_border"] > 1.0  # reflect (OpenCV) vs zero (Keras) padding
-    assert results["max_abs_diff_zero_border"] <= 1e-4
+    assert results["max_abs_diff_zero_border"] <= 1e-3
     assert results["params"] == 9
     assert (tmp_path / "ker2_sobel_keras.png").exists()
     # The slide's code, run as printed: Keras 3 stops at the first bare name; with the
