@@ -15,7 +15,8 @@
 #   „batch / data / channel“ (height and width are the data's two axes);
 # - the slide's code run as printed on Keras 3, and what it needs there: `import keras` alone
 #   does not give `Input`, `Conv2D` and `Model`; the rest still runs;
-# - the largest difference from OpenCV's result inside the image: zero;
+# - the largest difference from OpenCV's result inside the image: zero on TensorFlow, and
+#   float32 rounding on JAX (about 1e-4, where the responses reach 1,020);
 # - a difference on the border only: `cv2.filter2D` reflects the image at its border, while
 #   `padding="same"` pads with zeros. With zero padding in OpenCV too, the two agree
 #   everywhere;

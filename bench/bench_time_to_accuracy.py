@@ -103,12 +103,16 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def train_until(arch, recipe, epochs, minutes, data, seed, precision="float32", batch_size=None):
+def train_until(
+    arch, recipe, epochs, minutes, data, seed, precision="float32", batch_size=None, lesson=None
+):
     """Train one network with one recipe, epoch by epoch, as ker5 does.
 
+    lesson: ker5's definitions, or those of an edited copy (bench/bench_ablation.py).
     Returns ([(training minutes, validation accuracy)], [seconds per epoch], the model,
     the batch size).
     """
+    ker5 = lesson or globals()["ker5"]
     (x_train, y_train), (x_val, y_val) = data
     own = ker5.RECIPES[recipe]
     batch_size = min(batch_size or own["batch_size"], len(x_train))

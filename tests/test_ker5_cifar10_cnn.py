@@ -16,6 +16,7 @@ import pytest
 from cifar_data import make_cifar_folder, make_images
 from conftest import (
     BACKEND,
+    ROOT,
     assert_clean_error,
     execute_notebook,
     read_json,
@@ -237,6 +238,24 @@ def test_the_today_network_trains_with_label_smoothing(tiny_data, tmp_path):
     assert report["test_accuracy"] > 0.3  # chance: 0.1
     assert 0.0 < report["test_accuracy_with_flips"] <= 1.0
     assert (tmp_path / "models" / "cifar10_cnn_today_quick.keras").is_file()
+
+
+def test_the_ablation_bench_takes_away_one_ingredient_at_a_time(tmp_path, keras):
+    sys.path.insert(0, str(ROOT / "bench"))
+    import bench_ablation
+
+    found = {}
+    for name, edits in bench_ablation.VARIANTS.items():
+        lesson = bench_ablation.edited_lesson(edits, tmp_path / name.replace(" ", "_"))
+        kinds = [type(layer).__name__ for layer in lesson.today_network().layers]
+        smoothing = lesson.RECIPES["today"]["label_smoothing"]
+        found[name] = (kinds.count("BatchNormalization"), kinds.count("Add"), smoothing)
+    assert found == {
+        "all ingredients": (8, 2, 0.1),
+        "no batch normalisation": (0, 2, 0.1),
+        "no residual connections": (8, 0, 0.1),
+        "no label smoothing": (8, 2, 0.0),
+    }
 
 
 # --- The data loader ---

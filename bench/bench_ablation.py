@@ -1,0 +1,129 @@
+"""What each ingredient of ker5's `--arch today` buys: take them away one at a time.
+
+Each variant is ker5 with one edit, as an instructor would make it in class (the text must
+appear exactly once in the lesson, so a changed lesson stops this bench instead of measuring
+something else): batch normalisation removed (the convolutions get their bias back), the
+residual connections removed (the pair of units stays, the Add goes), label smoothing off.
+All train the today network with the today recipe on the same split, seed and epochs.
+Test-time augmentation needs no training of its own: every row gives the test accuracy with
+and without it.
+
+    python bench/bench_ablation.py --data-dir path/to/cifar-10-batches-py
+    python bench/bench_ablation.py --data-dir ... --quick     # ker5's --quick subset, 8 epochs
+"""
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench_time_to_accuracy import QUICK, train_until, where_it_runs  # noqa: E402
+
+from common.cifar10 import add_data_flags, load_cifar10, resolve_data_dir  # noqa: E402
+from common.files import OUTPUTS, prepare_output_dir, write_json  # noqa: E402
+from common.lesson import load_definitions, positive_int, use_one_line_errors  # noqa: E402
+
+LESSON = Path(__file__).resolve().parent.parent / "ker5_cifar10_cnn.py"
+VARIANTS = {  # name: [(text in ker5, replacement)]
+    "all ingredients": [],
+    "no batch normalisation": [
+        ("use_bias=False)(x)  # BN has a bias", "use_bias=True)(x)"),
+        ("        x = layers.BatchNormalization(momentum=0.9)(x)", "        pass  # no BN:"),
+    ],
+    "no residual connections": [
+        (
+            "x = layers.Add()([x, unit(unit(x, filters), filters)])",
+            "x = unit(unit(x, filters), filters)",
+        ),
+    ],
+    "no label smoothing": [('"label_smoothing": 0.1,', '"label_smoothing": 0.0,')],
+}
+
+
+def edited_lesson(edits, folder):
+    """ker5's definitions after the edits, from a copy in folder."""
+    text = LESSON.read_text(encoding="utf-8")
+    for old, new in edits:
+        if text.count(old) != 1:
+            sys.exit(f"error: ker5_cifar10_cnn.py should contain this once: {old!r}")
+        text = text.replace(old, new)
+    copy = Path(folder) / LESSON.name
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    copy.write_text(text, encoding="utf-8")
+    return load_definitions(copy)
+
+
+def main(argv=None):
+    use_one_line_errors()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=positive_int, default=None, help="(default: 15, quick 8)")
+    parser.add_argument("--quick", action="store_true", help="ker5's --quick subset")
+    parser.add_argument("--precision", choices=["float32", "bfloat16"], default="float32")
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output-dir", default=str(OUTPUTS))
+    add_data_flags(parser)
+    args = parser.parse_args(argv)
+    out_dir = prepare_output_dir(args.output_dir)
+    (x_train, y_train), (x_test, y_test) = load_cifar10(args.data_dir)
+    ker5 = load_definitions(LESSON)
+    train, val, (x_test, y_test) = ker5.take_data(
+        x_train, y_train, x_test, y_test, **(QUICK if args.quick else {}), seed=args.seed
+    )
+    epochs = args.epochs or (8 if args.quick else ker5.RECIPES["today"]["epochs"])
+    test_images = x_test.astype("float32") / 255.0
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for name in args.variants:
+            print(f"{name}: {epochs} epochs")
+            lesson = edited_lesson(VARIANTS[name], folder)
+            curve, seconds, model, batch = train_until(
+                "today",
+                "today",
+                epochs,
+                float("inf"),
+                (train, val),
+                args.seed,
+                args.precision,
+                lesson=lesson,
+            )
+            plain = model.predict(test_images, verbose=0, batch_size=512).argmax(1)
+            flipped = lesson.predict_with_flips(model, test_images).argmax(1)
+            rows.append(
+                {
+                    "variant": name,
+                    "params": model.count_params(),
+                    "best_val": max(a for _, a in curve),
+                    "test": float(np.mean(plain == y_test)),
+                    "test_with_flips": float(np.mean(flipped == y_test)),
+                    "images_per_second": len(train[0])
+                    // batch
+                    * batch
+                    / float(np.median(seconds[1:] or seconds)),
+                    "minutes": curve[-1][0],
+                }
+            )
+    source = resolve_data_dir(args.data_dir) or "keras.datasets.cifar10"
+    print(f"\n{where_it_runs()}; {args.precision}; seed {args.seed}; {epochs} epochs")
+    print(f"{len(train[0]):,} training, {len(val[0]):,} validation, {len(x_test):,} test images")
+    print(f"data: {source}")
+    print(
+        "| variant | parameters | best validation | test, no TTA | test, with TTA "
+        "| images/s | training minutes |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        print(
+            f"| {r['variant']} | {r['params']:,} | {r['best_val']:.1%} | {r['test']:.1%} "
+            f"| {r['test_with_flips']:.1%} | {r['images_per_second']:.0f} | {r['minutes']:.1f} |"
+        )
+    write_json(out_dir / "bench_ablation.json", {"epochs": epochs, "rows": rows})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
