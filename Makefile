@@ -32,9 +32,9 @@ $(STAMP): $(LOCK)
 demo: $(STAMP)           ## run every lesson in its quick class mode, then print a summary table
 	$(RUN) run_demo.py
 
-# One test process per core (pytest-xdist); a file's tests stay in one process, so its
-# module fixtures (a trained model, say) are made once. PYTEST_FLAGS= runs them in one process.
-PYTEST_FLAGS ?= -n auto --dist loadfile
+# One test process per core (pytest-xdist); a file's tests stay in one process (see
+# tests/conftest.py), so its module fixtures are made once. PYTEST_FLAGS= runs them in one.
+PYTEST_FLAGS ?= -n auto --dist loadgroup
 
 test: $(STAMP)           ## run the test suite on the chosen backend
 	$(RUN) -m pytest $(PYTEST_FLAGS)

@@ -200,3 +200,16 @@ def cell_outputs(notebook):
         for i, cell in enumerate(notebook.cells)
         if cell.cell_type == "code" and cell.outputs
     ]
+
+
+# With pytest-xdist (`make test`: -n auto --dist loadgroup), a file's tests share one worker,
+# so its module fixtures (a trained model, say) are made once; the tests of these files are
+# independent of each other (their few shared fixtures are cheap), so they spread over the
+# workers and keep them evenly busy.
+SPREAD = {"test_notebooks.py", "test_live_edits.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name not in SPREAD:
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
