@@ -136,6 +136,17 @@ def run_in_process(script, *args, env=None):
             import matplotlib.pyplot as plt
 
             plt.close("all")
+            _reset_keras_globals()
+
+
+def _reset_keras_globals():
+    """Undo what a lesson set for the whole process: ker5 picks mixed bfloat16 on a CPU that
+    has it, and data-parallel training on JAX; a later test in this worker must not inherit
+    them (a Conv2D in bfloat16 no longer equals OpenCV)."""
+    if "keras" in sys.modules:
+        keras = sys.modules["keras"]
+        keras.config.set_dtype_policy("float32")
+        keras.distribution.set_distribution(None)
 
 
 @contextlib.contextmanager
