@@ -345,10 +345,14 @@ views = save_figure(
 # %% [markdown]
 # ## The input pipeline
 #
-# A `keras.utils.PyDataset` feeds the training, on every Keras backend: each epoch it shuffles
-# the training images, cuts them into batches, scales the pixels to 0..1 and augments a whole
-# batch at once (much faster than one image at a time). Two threads make the next batches
-# while the model trains on this one. The validation images are only scaled, in order.
+# Each epoch the training images are shuffled, cut into batches, scaled to 0..1 and augmented a
+# whole batch at once (much faster than one image at a time), while the model trains on the
+# batch before. `Batches`, a `keras.utils.PyDataset`, does it on every Keras backend, in two
+# threads; the validation images are only scaled, in order. On TensorFlow's backend
+# `tf.data` does the same work in compiled graphs on its own threads, and there it is the
+# faster of the two where training itself is fast (mixed bfloat16), so `training_batches`
+# picks it there: `bench/bench_input_pipeline.py` measures both, and `docs/measurements.md`
+# has the table.
 
 
 # %%
@@ -385,13 +389,45 @@ class Batches(keras.utils.PyDataset):
             self.order = self.rng.permutation(len(self.images))
 
 
+def tf_data_batches(images, labels, *, batch_size, augmenter=None, one_hot=0, seed=0):
+    """TensorFlow's backend only: the training batches of Batches(shuffle=True), by tf.data."""
+    import tensorflow as tf
+
+    def prepare(x, y):
+        x = tf.cast(x, tf.float32) / 255.0
+        x = augmenter(x, training=True) if augmenter else x
+        return x, (tf.one_hot(y, one_hot) if one_hot else y)
+
+    return (
+        tf.data.Dataset.from_tensor_slices((images, labels))
+        .shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size, drop_remainder=True)
+        .map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def training_batches(images, labels, *, batch_size, augmenter=None, one_hot=0, seed=0):
+    """tf.data on TensorFlow's backend, Batches on the others."""
+    make = tf_data_batches if keras.backend.backend() == "tensorflow" else Batches
+    extra = {} if make is tf_data_batches else {"shuffle": True}
+    return make(
+        images,
+        labels,
+        batch_size=batch_size,
+        augmenter=augmenter,
+        one_hot=one_hot,
+        seed=seed,
+        **extra,
+    )
+
+
 batch_size = min(batch_size, len(x_train))
 one_hot = num_classes if recipe.get("label_smoothing") else 0  # the loss's label format
-train_ds = Batches(
+train_ds = training_batches(
     x_train,
     y_train,
     batch_size=batch_size,
-    shuffle=True,
     augmenter=augmenter,
     one_hot=one_hot,
     seed=settings.seed,
@@ -736,7 +772,7 @@ with safe_training(
         validation_data=val_ds,
         epochs=epochs,
         callbacks=run.callbacks,  # keep the best epoch, stop on divergence, back up each epoch
-        shuffle=False,  # Batches shuffles the training images itself
+        shuffle=False,  # the training batches come shuffled
         verbose=1,
     )
 history, best = run.history, run.best  # every epoch's numbers, also those before a resume

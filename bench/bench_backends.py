@@ -67,8 +67,8 @@ def worker(args):
         metrics=["accuracy"],
         jit_compile=use_xla(),
     )
-    train = ker5.Batches(
-        x, y, batch_size=batch_size, shuffle=True, augmenter=ker5.make_augmenter(seed=0)
+    train = ker5.training_batches(
+        x, y, batch_size=batch_size, augmenter=ker5.make_augmenter(seed=0)
     )
     model.fit(train, epochs=1, verbose=0)  # compiles
     speeds = []

@@ -92,9 +92,7 @@ def prepare(ker5, recipe, precision, args, x, y):
         jit_compile=use_xla(),
     )
     augmenter = ker5.make_augmenter(seed=args.seed, recipe=recipe)  # each recipe's own
-    train = ker5.Batches(
-        x, y, batch_size=batch_size, shuffle=True, augmenter=augmenter, seed=args.seed
-    )
+    train = ker5.training_batches(x, y, batch_size=batch_size, augmenter=augmenter, seed=args.seed)
     optimizer = type(model.optimizer).__name__
     row = {"recipe": recipe, "batch": batch_size, "optimizer": optimizer, "precision": policy}
     return model, train, row, steps_per_epoch * batch_size

@@ -2,15 +2,15 @@
 
 Three ways to give `fit` shuffled, scaled, augmented batches of CIFAR-10 images:
 
-- `tf.data`: a tf.data pipeline maps the augmentation layers over whole batches in parallel
-  threads (ker5's way until 2026-12, kept here as the reference; TensorFlow must be
-  installed, whatever the backend);
+- `tf.data`: ker5's `tf_data_batches`, a tf.data pipeline that maps the augmentation layers
+  over whole batches in parallel threads (ker5's way on TensorFlow's backend; TensorFlow must
+  be installed, whatever the backend);
 - `in the model`: NumPy arrays go straight to `fit`; the first layers of the trained model
   scale and augment (they act only in training), so the augmentation runs where the model
   runs, on the GPU when there is one;
 - `PyDataset`: ker5's `Batches`, a keras.utils.PyDataset, cuts NumPy batches and augments
   them in `__getitem__`, on the CPU, in two worker threads while the model trains (ker5's
-  way today, on every backend).
+  way on the other backends).
 
 Each variant and backend runs in its own process (a backend is fixed when Keras starts).
 The rounds are interleaved (A B C A B C ...), so a busy machine slows all alike; each round
@@ -55,22 +55,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def tf_data_pipeline(x, y, batch_size, augmenter, seed=0):
-    """ker5's training pipeline until 2026-12: shuffle, batch, scale and augment in tf.data."""
-    import tensorflow as tf
-
-    def scale_and_augment(images, labels):
-        return augmenter(tf.cast(images, tf.float32) / 255.0, training=True), labels
-
-    return (
-        tf.data.Dataset.from_tensor_slices((x, y))
-        .shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-        .batch(batch_size, drop_remainder=True)
-        .map(scale_and_augment, num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
-    )
-
-
 def worker(args):
     """In one process: train ker5's code network with one variant; print its images/s."""
     from common.keras_setup import start_keras
@@ -91,7 +75,7 @@ def worker(args):
     batch = args.batch_size
     if args.worker == "tf.data":
         model = network
-        fit = {"x": tf_data_pipeline(x, y, batch, augmenter)}
+        fit = {"x": ker5.tf_data_batches(x, y, batch_size=batch, augmenter=augmenter)}
     elif args.worker == "in the model":
         inputs = keras.Input(x.shape[1:])
         scaled = keras.layers.Rescaling(1 / 255)(inputs)

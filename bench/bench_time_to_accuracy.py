@@ -20,8 +20,9 @@ epochs. On a GPU, with the precision ker5 would choose there (mixed bfloat16):
 
     python bench/bench_time_to_accuracy.py --data-dir ... --precision bfloat16
 
-It runs on any Keras backend (KERAS_BACKEND=jax on a machine with only JAX, say): ker5's
-input pipeline, a keras.utils.PyDataset, needs no TensorFlow.
+It runs on any Keras backend (KERAS_BACKEND=jax on a machine with only JAX, say): off
+TensorFlow's backend ker5's input pipeline is a keras.utils.PyDataset, which needs no
+TensorFlow.
 """
 
 import argparse
@@ -130,14 +131,8 @@ def train_until(
     )
     one_hot = 10 if own.get("label_smoothing") else 0
     augmenter = ker5.make_augmenter(seed=seed, recipe=recipe)
-    train = ker5.Batches(
-        x_train,
-        y_train,
-        batch_size=batch_size,
-        shuffle=True,
-        augmenter=augmenter,
-        one_hot=one_hot,
-        seed=seed,
+    train = ker5.training_batches(
+        x_train, y_train, batch_size=batch_size, augmenter=augmenter, one_hot=one_hot, seed=seed
     )
     val = ker5.Batches(x_val, y_val, batch_size=256, one_hot=one_hot)
     curve, seconds = [], []
@@ -166,7 +161,8 @@ def best_within(curve, minutes):
 def where_it_runs():
     """One line: the backend and the GPUs it sees (or the CPU)."""
     found = [name for name, _ in gpus()] or [f"the CPU ({os.cpu_count()} cores)"]
-    return f"{keras.backend.backend()} backend on {', '.join(found)}; input: ker5's Batches"
+    feed = "tf.data" if keras.backend.backend() == "tensorflow" else "Batches (a PyDataset)"
+    return f"{keras.backend.backend()} backend on {', '.join(found)}; input: ker5's {feed}"
 
 
 def print_table(rows, targets):

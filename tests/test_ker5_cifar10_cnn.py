@@ -16,6 +16,7 @@ import pytest
 from cifar_data import make_cifar_folder, make_images
 from conftest import (
     BACKEND,
+    HAS_TENSORFLOW,
     ROOT,
     assert_clean_error,
     execute_notebook,
@@ -256,6 +257,32 @@ def test_the_ablation_bench_takes_away_one_ingredient_at_a_time(tmp_path, keras)
         "no residual connections": (8, 0, 0.1),
         "no label smoothing": (8, 2, 0.0),
     }
+
+
+def test_both_input_pipelines_give_the_same_kind_of_batches(ker5, keras):
+    """Batches on every backend, tf.data on TensorFlow's: shuffled full batches of every image
+    once an epoch, scaled to 0..1, labels one-hot when asked; validation in order."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (70, 32, 32, 3), dtype=np.uint8)
+    labels = np.arange(70) % 10
+    images[:, 0, 0, 0] = np.arange(70)  # each image's own number, to follow it
+    pipelines = {"Batches": ker5.Batches(images, labels, batch_size=16, shuffle=True, one_hot=10)}
+    if HAS_TENSORFLOW:
+        pipelines["tf.data"] = ker5.tf_data_batches(images, labels, batch_size=16, one_hot=10)
+    for name, batches in pipelines.items():
+        seen = []
+        for x, y in batches if name == "tf.data" else (batches[i] for i in range(len(batches))):
+            x, y = keras.ops.convert_to_numpy(x), keras.ops.convert_to_numpy(y)
+            assert x.shape == (16, 32, 32, 3) and x.dtype == np.float32, name
+            assert 0.0 <= x.min() and x.max() <= 1.0, name
+            numbers = np.rint(x[:, 0, 0, 0] * 255).astype(int)
+            np.testing.assert_array_equal(y, np.eye(10)[labels[numbers]], err_msg=name)
+            seen += list(numbers)
+        assert len(seen) == 64 and len(set(seen)) == 64, name  # 4 full batches, no repeats
+        assert seen != sorted(seen), name  # shuffled
+    in_order = ker5.Batches(images, labels, batch_size=32)
+    assert len(in_order) == 3 and len(in_order[2][0]) == 6  # every validation image, in order
+    np.testing.assert_array_equal(in_order[0][1], labels[:32])
 
 
 # --- The data loader ---
