@@ -328,8 +328,8 @@ def plot_image_predictions(images, names, probabilities, labels):
     cols = min(8, count)
     rows = -(-count // cols)
     height = 3.3 * rows + 1.1  # inches: each row, and two lines of title
-    fig = plt.figure(figsize=(2.3 * cols, height))
-    grid = fig.add_gridspec(rows, cols, hspace=0.45, wspace=0.6, top=1 - 1.1 / height)
+    fig = plt.figure(figsize=(2.7 * cols, height))
+    grid = fig.add_gridspec(rows, cols, hspace=0.45, wspace=1.0, top=1 - 1.1 / height)
     for i in range(count):
         image_cell, bars_cell = grid[divmod(i, cols)].subgridspec(
             2, 1, height_ratios=(1.6, 1), hspace=0.05
@@ -351,7 +351,7 @@ def plot_image_predictions(images, names, probabilities, labels):
         drawn = bars.barh(y, [q for _, q in top], color=colors)
         bars.bar_label(drawn, labels=[f" {q:.0%}" for _, q in top])
         bars.set_yticks(y, texts)
-        bars.set_xlim(0, 1.35)  # room for the percentages beside a full bar
+        bars.set_xlim(0, 1.5)  # room for the percentages beside a full bar
         bars.set_xticks([])
         for side in ("top", "right", "bottom"):
             bars.spines[side].set_visible(False)
