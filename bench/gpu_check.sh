@@ -5,6 +5,7 @@
 # (25 epochs in <= 60 s of training), --quick in <= 15 s, accuracy at least the CPU's.
 #
 #     bash bench/gpu_check.sh path/to/cifar-10-batches-py [out-folder]
+#     KER5_FLAGS="--arch today" bash bench/gpu_check.sh path/to/cifar-10-batches-py
 #
 # Needs Keras 3 and one backend (tensorflow, jax or torch) with GPU support, plus the
 # lesson's other packages (numpy, opencv-python-headless, matplotlib, h5py). On a machine
@@ -28,7 +29,7 @@ run() {  # run NAME FLAGS...: the lesson, timed from the start of the process
     shift
     local start=$SECONDS
     $py ker5_cifar10_cnn.py --data-dir "$data" --no-show --output-dir "$out/$name" \
-        --model-dir "$out/models-$name" "$@" 2>&1 | tee "$out/$name.log"
+        --model-dir "$out/models-$name" ${KER5_FLAGS:-} "$@" 2>&1 | tee "$out/$name.log"
     echo "$name: $((SECONDS - start)) s from start to end" | tee -a "$out/$name.log"
 }
 run quick --quick
