@@ -409,17 +409,10 @@ def tf_data_batches(images, labels, *, batch_size, augmenter=None, one_hot=0, se
 
 def training_batches(images, labels, *, batch_size, augmenter=None, one_hot=0, seed=0):
     """tf.data on TensorFlow's backend, Batches on the others."""
-    make = tf_data_batches if keras.backend.backend() == "tensorflow" else Batches
-    extra = {} if make is tf_data_batches else {"shuffle": True}
-    return make(
-        images,
-        labels,
-        batch_size=batch_size,
-        augmenter=augmenter,
-        one_hot=one_hot,
-        seed=seed,
-        **extra,
-    )
+    same = {"batch_size": batch_size, "augmenter": augmenter, "one_hot": one_hot, "seed": seed}
+    if keras.backend.backend() == "tensorflow":
+        return tf_data_batches(images, labels, **same)
+    return Batches(images, labels, shuffle=True, **same)
 
 
 batch_size = min(batch_size, len(x_train))

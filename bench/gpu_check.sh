@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ker5 itself on a GPU, with whichever Keras backend the machine has: --quick, then the
 # default recipe (25 epochs), then one table of training images/s, training time and test
-# accuracy from the lesson's own JSON. The goals: >= 40,000 training images/s
+# accuracy from the lesson's own JSON. The goals: >= 40,000 training images/s
 # (25 epochs in <= 60 s of training), --quick in <= 15 s, accuracy at least the CPU's.
 #
 #     bash bench/gpu_check.sh path/to/cifar-10-batches-py [out-folder]

@@ -23,7 +23,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")  # figures drawn in this process neve
 
 from no_tensorflow import block_tensorflow  # noqa: E402
 
-# The backend this session tests (`make test BACKEND=jax` sets it). Off TensorFlow's backend
+# The backend this test run checks (`make test BACKEND=jax` sets it). Off TensorFlow's backend
 # nothing may import TensorFlow: a lesson that did would need it installed beside JAX.
 BACKEND = os.environ.get("KERAS_BACKEND", "tensorflow")
 HAS_TENSORFLOW = BACKEND == "tensorflow" and importlib.util.find_spec("tensorflow") is not None
