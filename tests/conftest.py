@@ -220,7 +220,12 @@ def cell_outputs(notebook):
 SPREAD = {"test_notebooks.py", "test_live_edits.py"}
 
 
+# tryfirst: xdist turns the marks into groups in its own hook of the same name, so they must be
+# there before it runs (after it, each test was scheduled alone, and a module fixture was made
+# again in each worker that ran one of the module's tests).
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name not in SPREAD:
             item.add_marker(pytest.mark.xdist_group(item.path.stem))
+

@@ -65,3 +65,12 @@ def test_the_floor_check_notices_a_pin_below_a_floor():
     text = (ROOT / "requirements.lock").read_text(encoding="utf-8")
     old = re.sub(r"^keras==\S+", "keras==3.15.0", text, flags=re.MULTILINE)
     assert below_floors(old) == {"keras": ("3.15.0", "3.15.1", "requirements-base.txt")}
+
+
+def test_a_files_tests_share_one_worker(request):
+    """`make test` (pytest-xdist, --dist loadgroup) keeps a file's tests in one worker, so a
+    module fixture (a trained model) is made once. pytest 9.2 broke that silently
+    (pytest-dev/pytest-xdist#1386): the tests still passed, each worker training its own."""
+    if not request.config.getoption("loadgroup", False):  # set in xdist's workers
+        pytest.skip("a run without `-n auto --dist loadgroup` has no workers to group tests into")
+    assert request.node.nodeid.endswith("@test_requirements"), request.node.nodeid
