@@ -204,6 +204,55 @@ def execute_notebook(script, *flags, env=None, edit=None, setup_code=None, timeo
     return notebook
 
 
+# Run in the kernel before the lesson: every figure the lesson saves is checked for text
+# smaller than the smallest font the figures allow, and logged with its smallest size.
+FIGURE_PROBE = """
+import json, matplotlib.figure, matplotlib.text
+_savefig = matplotlib.figure.Figure.savefig
+def _probe(self, *args, **kwargs):
+    self.canvas.draw()  # lay the text out as it will be saved
+    sizes = [t.get_fontsize() for t in self.findobj(matplotlib.text.Text)
+             if t.get_visible() and t.get_text().strip()]
+    with open({log!r}, "a") as log:
+        log.write(json.dumps(min(sizes, default=99)) + "\\n")
+    return _savefig(self, *args, **kwargs)
+matplotlib.figure.Figure.savefig = _probe
+"""
+ONE_CALL_LESSONS = {"ker1_sobel_opencv.py", "ker2_sobel_keras.py"}  # input, call, result
+
+
+def execute_checked_notebook(script, *flags, tmp_path, env=None, edit=None):
+    """execute_notebook, then check what every lesson's notebook must show: output under at
+    least three of its steps (two for a one-call lesson), a figure drawn inline, no error and
+    no traceback, and every saved figure named after the lesson with no text under 9 pt.
+    With edit, the checks cover the cells run again after it too."""
+    from common.files import SMALLEST_FONT
+
+    log = tmp_path / "figure-fonts.jsonl"
+    notebook = execute_notebook(
+        script, *flags, env=env, edit=edit, setup_code=FIGURE_PROBE.format(log=str(log))
+    )
+    outputs = cell_outputs(notebook)
+    printed = [i for i, cell in outputs if any(o.output_type == "stream" for o in cell)]
+    wanted = 2 if Path(script).name in ONE_CALL_LESSONS else 3
+    assert len(printed) >= wanted, f"output in cells {printed} only"
+    drawn = [i for i, cell in outputs if any("image/png" in o.get("data", {}) for o in cell)]
+    assert drawn, "no figure drawn inline"
+    assert not [o for _, cell in outputs for o in cell if o.output_type == "error"]
+    stderr = [o.text for _, cell in outputs for o in cell if o.get("name") == "stderr"]
+    assert not any("Traceback" in text for text in stderr)
+    text = "".join(o.get("text", "") for _, cell in outputs for o in cell)
+    saved = [
+        line.removeprefix("figure: ") for line in text.splitlines() if line.startswith("figure: ")
+    ]
+    assert saved, "no figure saved"
+    stem = Path(script).stem
+    assert all(Path(path).name.startswith(stem) for path in saved), saved
+    smallest = [json.loads(line) for line in log.read_text().splitlines()]
+    assert min(smallest) >= SMALLEST_FONT, f"text of {min(smallest)} pt in a figure"
+    return notebook
+
+
 def cell_outputs(notebook):
     """[(cell index, outputs)] of the code cells that printed or drew something."""
     return [
@@ -228,4 +277,3 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name not in SPREAD:
             item.add_marker(pytest.mark.xdist_group(item.path.stem))
-

@@ -4,11 +4,13 @@ TensorFlow and JAX read alike. Each backend's own run of the whole suite (`make 
 need TensorFlow and JAX in one venv, as `make test`'s has."""
 
 import importlib.util
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 from cifar_data import make_cifar_folder
-from conftest import BACKEND, HAS_TENSORFLOW, ROOT, read_json, run_script
+from conftest import BACKEND, HAS_TENSORFLOW, ROOT, read_json, run_in_process, run_script
 
 JAX = {"KERAS_BACKEND": "jax"}
 TENSORFLOW = {"KERAS_BACKEND": "tensorflow"}
@@ -45,55 +47,63 @@ def ok(result):
 def test_ker4v_counts_the_same_parameters_on_both_backends(tmp_path):
     counts = {}
     for backend in BACKENDS:
-        ok(run_on(backend, "ker4v_layers_and_tensors.py", tmp_path=tmp_path / backend))
+        if backend == BACKEND:  # this process's: run the lesson in it
+            run_in_process(
+                "ker4v_layers_and_tensors.py", "--no-show", "--output-dir", tmp_path / backend
+            )
+        else:
+            ok(run_on(backend, "ker4v_layers_and_tensors.py", tmp_path=tmp_path / backend))
         layers = read_json(tmp_path / backend / "ker4v_layers_and_tensors.json")["layers"]
         counts[backend] = [(row["call"], row["params"]) for row in layers]
     assert counts["jax"] == counts["tensorflow"] and len(counts["jax"]) > 10
 
 
+def run_json(backend, *args):
+    """Run tests/predict_files.py on a backend; return the JSON it printed."""
+    result = run_script("tests/predict_files.py", *args, env=BACKENDS[backend])
+    ok(result)
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    assert found["backend"] == backend
+    return found
+
+
 @pytest.fixture(scope="module")
-def models_of_both_backends(tmp_path_factory, tiny_data):
-    """ker5 --quick trained once on each backend: {backend: its models folder}. (Data-parallel
-    training, --distribute, is tested on TensorFlow in test_ker5_cifar10_cnn.py.)"""
-    folders = {}
-    for backend in BACKENDS:
-        work = tmp_path_factory.mktemp(f"ker5-{backend}")
-        args = ["--quick", "--epochs", "3", "--batch-size", "32", "--data-dir", tiny_data]
-        result = run_on(
-            backend, "ker5_cifar10_cnn.py", *args, "--model-dir", work / "models", tmp_path=work
-        )
-        ok(result)
-        report = read_json(work / "ker5_cifar10_cnn.json")
-        assert report["params"] == 1_250_858  # the same parameter count on both
-        assert report["test_accuracy"] > 0.3  # it learned on this backend too (chance: 0.1)
-        folders[backend] = work / "models"
-    return folders
+def models_of_both_backends(tmp_path_factory):
+    """ker5's network saved as .keras and .h5 by each backend, TensorFlow's in this process:
+    [(backend that saved it, path)]. Each backend draws its own random weights, so the files
+    differ; training them is each backend's own suite's to test."""
+    from predict_files import save_models
+
+    folder = tmp_path_factory.mktemp("models")
+    backend, here = save_models(folder / BACKEND)
+    there = run_json("jax", "save", folder / "jax")["models"]
+    return [(backend, path) for path in here] + [("jax", Path(path)) for path in there]
 
 
 @both_backends
-@pytest.mark.parametrize("saved_by", ["tensorflow", "jax"])
-@pytest.mark.parametrize("suffix", [".keras", ".h5"])
 def test_a_model_saved_on_one_backend_predicts_the_same_on_the_other(
-    tmp_path, tiny_data, models_of_both_backends, saved_by, suffix
+    tiny_data, models_of_both_backends
 ):
-    from conftest import run_in_process
+    """Each backend reads the four files (.keras and .h5, saved by either backend) as lesson 6
+    does, in one process: TensorFlow here, JAX in a subprocess."""
+    from predict_files import predictions
 
-    from common.keras_setup import start_keras
-
-    model = models_of_both_backends[saved_by] / f"cifar10_cnn_quick{suffix}"
-    probabilities = {}
-    for backend in BACKENDS:
-        args = ["--model", model, "--data-dir", tiny_data, "--quick"]
-        if backend == start_keras().backend.backend():  # this process's: run the lesson in it
-            args += ["--no-show", "--output-dir", tmp_path / backend]
-            run_in_process("ker6_predict.py", *args)
-        else:
-            ok(run_on(backend, "ker6_predict.py", *args, tmp_path=tmp_path / backend))
-        report = read_json(tmp_path / backend / "ker6_predict.json")
-        probabilities[backend] = np.array([p["probabilities"] for p in report["predictions"]])
-    assert probabilities["jax"].shape == probabilities["tensorflow"].shape == (8, 10)
-    np.testing.assert_allclose(probabilities["jax"], probabilities["tensorflow"], atol=1e-5)
-    assert not np.allclose(probabilities["jax"], 0.1, atol=1e-3)  # a trained model, not chance
+    models = [path for _, path in models_of_both_backends]
+    assert [backend for backend, _ in models_of_both_backends] == ["tensorflow"] * 2 + ["jax"] * 2
+    backend, here = predictions(tiny_data, models)
+    assert backend == "tensorflow"
+    there = run_json("jax", "predict", tiny_data, *models)["predictions"]
+    assert sorted(there) == sorted(here) == sorted(map(str, models))
+    for model in models:
+        tensorflow, jax = np.array(here[str(model)]), np.array(there[str(model)])
+        assert tensorflow.shape == jax.shape == (8, 10), model
+        np.testing.assert_allclose(jax, tensorflow, atol=1e-5, err_msg=str(model))
+        assert not np.allclose(jax, 0.1, atol=1e-3), model  # weights, not a blank model
+    # The two formats of one model agree; the two backends' models do not (each drew its own
+    # random weights): the files were really saved by two backends, not one file read twice.
+    by_tensorflow, h5_by_tensorflow, by_jax, _ = (np.array(here[str(m)]) for m in models)
+    np.testing.assert_allclose(h5_by_tensorflow, by_tensorflow, atol=1e-6)
+    assert not np.allclose(by_tensorflow, by_jax, atol=1e-3)
 
 
 @pytest.mark.skipif(not importlib.util.find_spec("jax"), reason="JAX is not installed here")

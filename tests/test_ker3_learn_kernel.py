@@ -8,7 +8,7 @@ import pytest
 from conftest import (
     ROOT,
     assert_clean_error,
-    execute_notebook,
+    execute_checked_notebook,
     read_json,
     run_in_process,
     run_script,
@@ -288,7 +288,7 @@ def test_ker3_an_edited_model_cell_reruns_every_recipe_from_its_new_start(tmp_pa
         '"random_normal", use_bias=True, bias_initializer="ones"',
     )
     flags = ("--quick", "--max-side", "64", "--seminar-epochs", "2", "--output-dir", tmp_path)
-    notebook = execute_notebook(LESSON, *flags, edit=edit)
+    notebook = execute_checked_notebook(LESSON, *flags, tmp_path=tmp_path, edit=edit)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     data = next(cell for cell in code if "read_gray(" in cell.source)
     model = next(cell for cell in code if "keras.layers.Conv2D(" in cell.source)

@@ -11,7 +11,7 @@ import pytest
 from conftest import (
     ROOT,
     assert_clean_error,
-    execute_notebook,
+    execute_checked_notebook,
     read_json,
     run_in_process,
     run_script,
@@ -321,7 +321,7 @@ def test_a_fourth_model_in_the_notebook_reruns_without_reloading_the_data(tmp_pa
         '    "wide_few_layers": lambda: build_few_layers(width=16),\n}'
     )
     flags = ("--quick", "--epochs", "1", "--batch-size", "64", "--output-dir", tmp_path)
-    notebook = execute_notebook(SCRIPT, *flags, edit=(last, fourth))
+    notebook = execute_checked_notebook(SCRIPT, *flags, tmp_path=tmp_path, edit=(last, fourth))
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     data = next(cell for cell in code if "training_crops(" in cell.source)
     models = next(cell for cell in code if "MODELS = {" in cell.source)

@@ -17,7 +17,7 @@ import pytest
 from cifar_data import make_cifar_folder
 from conftest import (
     assert_clean_error,
-    execute_notebook,
+    execute_checked_notebook,
     read_json,
     run_in_process,
     run_script,
@@ -592,9 +592,10 @@ def test_batch_normalization_figure_states_this_data_s_skewness():
 def test_each_layer_cell_shows_its_rows_and_a_rerun_replaces_them(tmp_path, tiny_cifar):
     """As a notebook: a layer's row is under the cell that builds it; an edited Conv2D cell,
     run again with the cells below it, replaces its rows instead of adding to them."""
-    notebook = execute_notebook(
+    notebook = execute_checked_notebook(
         SCRIPT,
         *("--output-dir", tmp_path, "--data-dir", tiny_cifar),
+        tmp_path=tmp_path,
         edit=("layers.Conv2D(2, (3, 3))", "layers.Conv2D(4, (5, 5))"),
     )
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]

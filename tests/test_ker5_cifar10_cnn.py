@@ -19,7 +19,7 @@ from conftest import (
     HAS_TENSORFLOW,
     ROOT,
     assert_clean_error,
-    execute_notebook,
+    execute_checked_notebook,
     read_json,
     run_in_process,
     run_script,
@@ -899,8 +899,13 @@ def test_an_edited_network_reruns_in_the_notebook_without_reloading_the_data(
 ):
     models = tmp_path / "models"
     flags = [*TINY, "--epochs", "1", "--data-dir", tiny_data, "--model-dir", models]
-    notebook = execute_notebook(
-        SCRIPT, *flags, "--output-dir", tmp_path, edit=(DENSE, "x = layers.Dense(256)(x)")
+    notebook = execute_checked_notebook(
+        SCRIPT,
+        *flags,
+        "--output-dir",
+        tmp_path,
+        tmp_path=tmp_path,
+        edit=(DENSE, "x = layers.Dense(256)(x)"),
     )
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     data = next(cell for cell in code if "load_cifar10(" in cell.source)

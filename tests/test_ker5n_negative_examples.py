@@ -10,7 +10,7 @@ from cifar_data import make_cifar_folder
 from conftest import (
     ROOT,
     assert_clean_error,
-    execute_notebook,
+    execute_checked_notebook,
     read_json,
     run_edited_copy,
     run_in_process,
@@ -271,8 +271,12 @@ def test_a_third_detector_added_in_the_notebook_trains_without_reloading_the_dat
     tmp_path, easy_data
 ):
     flags = [*FAST, "--epochs", "1"]  # the reruns are what this checks, not the learning
-    notebook = execute_notebook(
-        SCRIPT, *flags, "--data-dir", easy_data, "--output-dir", tmp_path, edit=THIRD
+    notebook = execute_checked_notebook(
+        SCRIPT,
+        *flags,
+        *("--data-dir", easy_data, "--output-dir", tmp_path),
+        tmp_path=tmp_path,
+        edit=THIRD,
     )
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     data = next(cell for cell in code if "load_cifar10(" in cell.source)

@@ -117,7 +117,8 @@ def test_ker3_with_an_activation_reports_the_loss_keras_optimised(tmp_path):
 # --- ker3t: a fourth learning rate; a typed --epochs wins over --quick (and keeps it short) ---
 def test_ker3t_a_fourth_learning_rate_gets_its_own_runs(tmp_path):
     edit = ('"too large": 1.1}', '"too large": 1.1, "just below": 0.95}')
-    result, out = run_quick(tmp_path, "ker3t_training_pitfalls.py", [edit], "--epochs", "3")
+    flags = ("--epochs", "3", "--kernel-steps", "30")  # enough to tell diverging from not
+    result, out = run_quick(tmp_path, "ker3t_training_pitfalls.py", [edit], *flags)
     data = read_json(out / "ker3t_training_pitfalls.json")
     assert data["lr_factors_of_2_over_L"]["just below"] == 0.95
     for problem in ("bowl", "kernel"):
