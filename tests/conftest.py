@@ -264,9 +264,9 @@ def cell_outputs(notebook):
 
 # With pytest-xdist (`make test`: -n auto --dist loadgroup), a file's tests share one worker,
 # so its module fixtures (a trained model, say) are made once; the tests of these files are
-# independent of each other (their few shared fixtures are cheap), so they spread over the
-# workers and keep them evenly busy.
-SPREAD = {"test_notebooks.py", "test_live_edits.py"}
+# independent of each other, so they spread over the workers and keep them evenly busy, except
+# those that share the module fixture named here: they stay together, so it is made once.
+SPREAD = {"test_notebooks.py": "tiny_model", "test_live_edits.py": "layers_edited"}
 
 
 # tryfirst: xdist turns the marks into groups in its own hook of the same name, so they must be
@@ -275,5 +275,8 @@ SPREAD = {"test_notebooks.py", "test_live_edits.py"}
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if item.path.name not in SPREAD:
+        shared = SPREAD.get(item.path.name)
+        if shared is None:
             item.add_marker(pytest.mark.xdist_group(item.path.stem))
+        elif shared in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group(f"{item.path.stem}-{shared}"))
