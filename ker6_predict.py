@@ -164,7 +164,13 @@ QUICKEST_TRAINING = "python ker5_cifar10_cnn.py --quick"
 def model_file(model=None, models_dir=MODELS):
     """The model file given, else ker5's; one line says how to make it if there is none."""
     if model:
-        return Path(model).expanduser()
+        path = Path(model).expanduser()
+        if not path.exists():
+            raise LessonError(
+                f"no such model file: {path}; ker5_cifar10_cnn.py trains one, the quickest way "
+                f"is `{QUICKEST_TRAINING}` (a few minutes)"
+            )
+        return path
     path = default_model_path(models_dir, MODEL_FILE.name, MODEL_VARIANTS)
     if not path.exists():
         raise LessonError(

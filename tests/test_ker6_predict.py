@@ -128,7 +128,10 @@ def test_default_model_prefers_the_full_run_then_the_newest_variant(tmp_path, ca
     assert "cifar10_cnn_quick.h5" in capsys.readouterr().out  # says which one it took
     (tmp_path / "cifar10_cnn.h5").write_bytes(b"")
     assert default() == tmp_path / "cifar10_cnn.h5"
-    assert ker6.model_file("other.keras", models_dir=tmp_path) == Path("other.keras")
+    (tmp_path / "other.keras").write_bytes(b"")
+    assert (
+        ker6.model_file(tmp_path / "other.keras", models_dir=tmp_path) == tmp_path / "other.keras"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -291,6 +294,9 @@ def test_broken_model_files_are_refused(good_models, keras, tmp_path):
 def test_missing_default_model_says_how_to_make_it(tmp_path):
     with pytest.raises(LessonError, match=r"ker5_cifar10_cnn\.py --quick"):
         ker6.model_file(None, models_dir=tmp_path)
+    # A --model that isn't there (a page built without CIFAR-10 has none) says the same.
+    with pytest.raises(LessonError, match=r"no such model file: .*ker5_cifar10_cnn\.py --quick"):
+        ker6.model_file(tmp_path / "cifar10_cnn.h5", models_dir=tmp_path)
 
 
 @pytest.mark.parametrize(
