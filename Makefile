@@ -33,8 +33,9 @@ demo: $(STAMP)           ## run every lesson in its quick class mode, then print
 	$(RUN) run_demo.py
 
 # One test process per core (pytest-xdist); a file's tests stay in one process (see
-# tests/conftest.py), so its module fixtures are made once. PYTEST_FLAGS= runs them in one.
-PYTEST_FLAGS ?= -n auto --dist loadgroup
+# tests/conftest.py), so its module fixtures are made once, and the groups go out in the order
+# conftest.py gives them, not by their number of tests. PYTEST_FLAGS= runs them in one.
+PYTEST_FLAGS ?= -n auto --dist loadgroup --no-loadscope-reorder
 
 test: $(STAMP)           ## run the test suite on the chosen backend
 	$(RUN) -m pytest $(PYTEST_FLAGS)

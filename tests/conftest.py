@@ -103,11 +103,11 @@ def unwritable_dir(tmp_path):
     return blocker / "outputs"
 
 
-def run_edited_copy(tmp_path, lesson, edits, *args, env=None, timeout=900):
-    """Copy a lesson into tmp_path, change its text as an instructor would, and run the copy.
+def edited_copy(tmp_path, lesson, edits):
+    """Copy a lesson into tmp_path and change its text as an instructor would; return the copy.
 
     edits is a list of (old, new) pairs; each old text must appear exactly once in the lesson,
-    so a test notices when the lesson it edits has changed. Returns (CompletedProcess, copy).
+    so a test notices when the lesson it edits has changed.
     """
     text = (ROOT / lesson).read_text(encoding="utf-8")
     for old, new in edits:
@@ -115,12 +115,19 @@ def run_edited_copy(tmp_path, lesson, edits, *args, env=None, timeout=900):
         text = text.replace(old, new)
     copy = tmp_path / lesson
     copy.write_text(text, encoding="utf-8")
+    return copy
+
+
+def run_edited_copy(tmp_path, lesson, edits, *args, env=None, timeout=900):
+    """The edited copy (edited_copy) run as a script; returns (CompletedProcess, copy)."""
+    copy = edited_copy(tmp_path, lesson, edits)
     full_env = {"PYTHONPATH": str(ROOT), **(env or {})}
     return run_script(copy, *args, env=full_env, timeout=timeout), copy
 
 
 def run_in_process(script, *args, env=None):
-    """Run the lesson as a script (runpy, as `python script args`) here; return its globals.
+    """Run the lesson (or an edited copy's path) as a script (runpy, as `python script args`)
+    here; return its globals.
 
     A LessonError reaches the test as an exception, where a student would see one line.
     """
@@ -280,3 +287,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group(item.path.stem))
         elif shared in item.fixturenames:
             item.add_marker(pytest.mark.xdist_group(f"{item.path.stem}-{shared}"))
+    # The workers take the groups in this order (make test passes --no-loadscope-reorder): the
+    # files first, the long ones with few tests among them, then the spread tests, short ones
+    # that fill in at the end, so that neither worker is left alone with a long file.
+    items.sort(key=lambda item: item.path.name in SPREAD)

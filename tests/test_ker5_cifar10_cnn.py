@@ -6,6 +6,7 @@ import hashlib
 import os
 import pickle
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from conftest import (
     assert_clean_error,
     execute_checked_notebook,
     read_json,
+    run_edited_copy,
     run_in_process,
     run_script,
 )
@@ -537,6 +539,23 @@ def test_a_killed_run_never_touches_the_saved_model_and_resumes_only_the_same_se
     assert "was made with other settings (lr)" in second.stdout
     assert "resuming" not in second.stdout and "Epoch 1/3" in second.stdout
     assert [path.read_bytes() for path in good] == before
+
+    # An instructor's edit of the network after the crash (in a copy of the models folder, so
+    # that the command below still finds its progress): the saved progress belongs to another
+    # model, so the edited lesson starts fresh instead of loading weights that don't fit.
+    edited_models, edited_out = tmp_path / "models-edited", tmp_path / "out-edited"
+    shutil.copytree(models, edited_models)
+    edited_flags = [*flags[:-4], "--output-dir", edited_out, "--model-dir", edited_models]
+    dense_256 = [("x = layers.Dense(512)(x)", "x = layers.Dense(256)(x)")]
+    edited, _ = run_edited_copy(tmp_path, SCRIPT, dense_256, *edited_flags, "--lr", "2e-6")
+    assert edited.returncode == 0 and "Traceback" not in edited.stderr, edited.stderr[-3000:]
+    lines = [line for line in edited.stdout.splitlines() if "saved progress" in line]
+    assert len(lines) == 1 and "belonged to a different model" in lines[0]
+    assert "resuming" not in edited.stdout and "Epoch 1/3" in edited.stdout
+    report = read_json(edited_out / "ker5_cifar10_cnn.json")
+    assert report["resumed_at_epoch"] is None and report["epochs"] == 3
+    convolutions = 896 + 9_248 + 18_496 + 36_928  # the code slide's four, unchanged
+    assert report["params"] == convolutions + 2304 * 256 + 256 + 256 * 10 + 10
 
     third = run_script(SCRIPT, *flags, "--lr", "2e-6")  # the same command again: resume
     assert third.returncode == 0, third.stderr[-3000:]

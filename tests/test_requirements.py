@@ -74,3 +74,15 @@ def test_a_files_tests_share_one_worker(request):
     if not request.config.getoption("loadgroup", False):  # set in xdist's workers
         pytest.skip("a run without `-n auto --dist loadgroup` has no workers to group tests into")
     assert request.node.nodeid.endswith("@test_requirements"), request.node.nodeid
+
+
+def test_the_spread_tests_come_after_the_files(request):
+    # The order the workers take the groups in: each file's group first, the spread tests
+    # (short, one group each) last, to fill in while the other worker ends a long file.
+    from conftest import SPREAD
+
+    spread = [item.path.name in SPREAD for item in request.session.items]
+    if not any(spread):
+        pytest.skip(f"this run collected none of {', '.join(SPREAD)}")
+    first = spread.index(True)
+    assert all(spread[first:]), "a file's test after the spread tests"
