@@ -473,7 +473,10 @@ def test_a_quick_run_learns_and_saves_the_model_lesson_6_loads(quick_run, keras)
     assert re.search(r"^  total\s+1,250,858$", result.stdout, re.MULTILINE)
     assert report["params"] == 1_250_858
     assert report["epochs"] == 3 and report["recipe"] == "modern"
-    assert report["test_accuracy"] > 0.5  # chance is 0.1 (and cats and dogs look alike)
+    # Chance is 0.1, and cats and dogs look alike. Three epochs on 200 images are not repeatable
+    # to the image (threads, and --distribute's two devices): 0.50, 0.59, 0.60 and 0.70 in four
+    # runs of this fixture, so the bound is well above chance, not near the runs.
+    assert report["test_accuracy"] > 0.3
     rows = history_rows(out / "ker5_cifar10_cnn_history.csv")
     assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
     assert float(rows[-1]["loss"]) < 0.8 * float(rows[0]["loss"])
@@ -620,7 +623,8 @@ def test_the_better_model_keeps_the_name_and_the_other_is_kept_beside_it(
     line, info = keep_the_better(new, main, (x_val, y_val))
     assert bytes_of(main) == main_bytes and not info["this_run_kept"]
     assert line.startswith("kept: the earlier model") and "runners-up" in line
-    assert info["earlier_val_accuracy"] > 0.5 and info["this_run_val_accuracy"] == 0.1
+    # the quick run's model against one that always says airplane (see the quick run's bound)
+    assert info["earlier_val_accuracy"] > 0.3 and info["this_run_val_accuracy"] == 0.1
     assert digests(folder) == files  # nothing deleted, nothing changed: only moved
     assert sorted(p.suffix for p in (folder / "runners-up").iterdir()) == [".h5", ".keras"]
 
