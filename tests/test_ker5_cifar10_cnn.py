@@ -528,8 +528,8 @@ def test_a_killed_run_never_touches_the_saved_model_and_resumes_only_the_same_se
         earlier = quick_run.models / path.name.replace("cifar10_cnn_", "cifar10_cnn_rotate10_")
         path.write_bytes(earlier.read_bytes())
     before = [path.read_bytes() for path in good]
-    flags = [*TINY, "--epochs", "3", "--data-dir", tiny_data, "--output-dir", out]
-    flags += ["--model-dir", models]
+    run_flags = [*TINY, "--epochs", "3", "--data-dir", tiny_data]
+    flags = [*run_flags, "--output-dir", out, "--model-dir", models]
 
     first = run_script(CRASH, 1, SCRIPT, *flags, "--lr", "1e-6")  # a weak run, killed
     assert first.returncode == -signal.SIGKILL, first.stderr[-3000:]
@@ -548,8 +548,8 @@ def test_a_killed_run_never_touches_the_saved_model_and_resumes_only_the_same_se
     # model, so the edited lesson starts fresh instead of loading weights that don't fit.
     edited_models, edited_out = tmp_path / "models-edited", tmp_path / "out-edited"
     shutil.copytree(models, edited_models)
-    edited_flags = [*flags[:-4], "--output-dir", edited_out, "--model-dir", edited_models]
-    dense_256 = [("x = layers.Dense(512)(x)", "x = layers.Dense(256)(x)")]
+    edited_flags = [*run_flags, "--output-dir", edited_out, "--model-dir", edited_models]
+    dense_256 = [(DENSE, "x = layers.Dense(256)(x)")]
     edited, _ = run_edited_copy(tmp_path, SCRIPT, dense_256, *edited_flags, "--lr", "2e-6")
     assert edited.returncode == 0 and "Traceback" not in edited.stderr, edited.stderr[-3000:]
     lines = [line for line in edited.stdout.splitlines() if "saved progress" in line]
@@ -557,8 +557,7 @@ def test_a_killed_run_never_touches_the_saved_model_and_resumes_only_the_same_se
     assert "resuming" not in edited.stdout and "Epoch 1/3" in edited.stdout
     report = read_json(edited_out / "ker5_cifar10_cnn.json")
     assert report["resumed_at_epoch"] is None and report["epochs"] == 3
-    convolutions = 896 + 9_248 + 18_496 + 36_928  # the code slide's four, unchanged
-    assert report["params"] == convolutions + 2304 * 256 + 256 + 256 * 10 + 10
+    assert report["params"] == CONVS + 2304 * 256 + 256 + 256 * 10 + 10
 
     third = run_script(SCRIPT, *flags, "--lr", "2e-6")  # the same command again: resume
     assert third.returncode == 0, third.stderr[-3000:]
