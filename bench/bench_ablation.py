@@ -21,7 +21,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_time_to_accuracy import QUICK, train_until, where_it_runs  # noqa: E402
+from bench_time_to_accuracy import (  # noqa: E402
+    QUICK,
+    gflops,
+    multiply_adds,
+    train_until,
+    where_it_runs,
+)
 
 from common.cifar10 import add_data_flags, load_cifar10, resolve_data_dir  # noqa: E402
 from common.files import OUTPUTS, prepare_output_dir, write_json  # noqa: E402
@@ -97,6 +103,7 @@ def main(argv=None):
                 {
                     "variant": name,
                     "params": model.count_params(),
+                    "multiply_adds": multiply_adds(model),
                     "best_val": max(a for _, a in curve),
                     "test": float(np.mean(plain == y_test)),
                     "test_with_flips": float(np.mean(flipped == y_test)),
@@ -113,13 +120,14 @@ def main(argv=None):
     print(f"data: {source}")
     print(
         "| variant | parameters | best validation | test, no TTA | test, with TTA "
-        "| images/s | training minutes |"
+        "| images/s | multiply-adds an image | GFLOP/s | training minutes |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         print(
             f"| {r['variant']} | {r['params']:,} | {r['best_val']:.1%} | {r['test']:.1%} "
-            f"| {r['test_with_flips']:.1%} | {r['images_per_second']:.0f} | {r['minutes']:.1f} |"
+            f"| {r['test_with_flips']:.1%} | {r['images_per_second']:,.0f} "
+            f"| {r['multiply_adds'] / 1e6:.1f} M | {gflops(r):.0f} | {r['minutes']:.1f} |"
         )
     write_json(out_dir / "bench_ablation.json", {"epochs": epochs, "rows": rows})
     return 0

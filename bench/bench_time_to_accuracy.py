@@ -158,6 +158,27 @@ def best_within(curve, minutes):
     return max((accuracy for m, accuracy in curve if m <= minutes), default=None)
 
 
+def multiply_adds(model):
+    """Multiply-adds of one image's forward pass through the model's Conv2D and Dense layers
+    (the arithmetic that counts; batch normalisation, pooling and activations add a few per
+    output number). Training costs about three times this: forward, and two products back."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            kernel = layer.kernel.shape  # (height, width, in channels, filters)
+            _, height, width, _ = layer.output.shape
+            total += height * width * int(np.prod(kernel))
+        elif isinstance(layer, keras.layers.Dense):
+            total += int(np.prod(layer.kernel.shape))
+    return total
+
+
+def gflops(row):
+    """Training arithmetic per second, in billions of floating-point operations: 2 for each
+    multiply-add, 3 passes (forward, and the gradients of inputs and weights back)."""
+    return 6 * row["multiply_adds"] * row["images_per_second"] / 1e9
+
+
 def where_it_runs():
     """One line: the backend and the GPUs it sees (or the CPU)."""
     found = [name for name, _ in gpus()] or [f"the CPU ({os.cpu_count()} cores)"]
@@ -170,9 +191,9 @@ def print_table(rows, targets):
     header = " | ".join(f"minutes to {t:.0%}" for t in targets)
     print(
         f"| network | recipe | precision | {header} | best validation | test | test, "
-        "with flips | images/s | training minutes |"
+        "with flips | images/s | multiply-adds an image | GFLOP/s | training minutes |"
     )
-    print("| --- | --- | --- |" + " --- |" * (len(targets) + 5))
+    print("| --- | --- | --- |" + " --- |" * (len(targets) + 7))
     for row in rows:
         curve, cells = row["curve"], []
         for target in targets:
@@ -184,7 +205,8 @@ def print_table(rows, targets):
         print(
             f"| {row['arch']} | {row['recipe']} | {row['precision']} | {' | '.join(cells)} "
             f"| {best:.1%} | {row['test']:.1%} | {row['test_with_flips']:.1%} "
-            f"| {row['images_per_second']:.0f} | {curve[-1][0]:.1f} |"
+            f"| {row['images_per_second']:,.0f} | {row['multiply_adds'] / 1e6:.1f} M "
+            f"| {gflops(row):.0f} | {curve[-1][0]:.1f} |"
         )
 
 
@@ -220,6 +242,7 @@ def main(argv=None):
                 "recipe": recipe,
                 "precision": precision,
                 "params": model.count_params(),
+                "multiply_adds": multiply_adds(model),
                 "curve": curve,
                 "epoch_seconds": epoch_seconds,
                 "images_per_second": len(train[0]) // batch_size * batch_size / epoch_seconds,

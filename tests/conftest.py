@@ -8,6 +8,7 @@ Three ways to use a lesson, and no other (no test imports a lesson, which would 
 
 import contextlib
 import importlib.util
+import io
 import json
 import os
 import runpy
@@ -144,6 +145,14 @@ def run_in_process(script, *args, env=None):
 
             plt.close("all")
             _reset_keras_globals()
+
+
+def printed_by(script, *args, env=None):
+    """run_in_process, returning what the lesson printed (a traceback fails the test)."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        run_in_process(script, *args, env=env)
+    return printed.getvalue()
 
 
 def _reset_keras_globals():

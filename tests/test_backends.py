@@ -109,24 +109,24 @@ def test_a_model_saved_on_one_backend_predicts_the_same_on_the_other(
 @pytest.mark.skipif(not importlib.util.find_spec("jax"), reason="JAX is not installed here")
 def test_time_to_accuracy_bench_learns_without_tensorflow(tmp_path, tiny_data):
     """The bench (ker5's network, recipe and Batches) on JAX with `import tensorflow` refused,
-    as on a GPU machine that has only JAX."""
+    as on a GPU machine that has only JAX. One network: what differs off TensorFlow is the
+    input pipeline and the training loop, the same for every network (the today network
+    learns on JAX in that backend's run of tests/test_ker5_cifar10_cnn.py)."""
     bench = ROOT / "bench" / "bench_time_to_accuracy.py"
-    args = ["--data-dir", tiny_data, "--runs", "code:modern", "today", "--epochs", "3"]
+    args = ["--data-dir", tiny_data, "--runs", "code:modern", "--epochs", "3"]
     args += ["--batch-size", "32", "--targets", "0.3", "0.99"]
     launcher = ROOT / "tests" / "no_tensorflow.py"
     result = run_script(launcher, bench, *args, "--output-dir", tmp_path, env=JAX)
     ok(result)
     assert "jax backend on the CPU" in result.stdout
     assert "input: ker5's Batches (a PyDataset)" in result.stdout
-    code, today = read_json(tmp_path / "bench_time_to_accuracy.json")["runs"]
+    (code,) = read_json(tmp_path / "bench_time_to_accuracy.json")["runs"]
     assert (code["arch"], code["recipe"]) == ("code", "modern")
-    assert (today["arch"], today["recipe"]) == ("today", "today")  # a network's own recipe
-    for run in (code, today):
-        assert len(run["curve"]) == 3 and all(0 <= a <= 1 for _, a in run["curve"])
-        assert 0 < run["test_with_flips"] <= 1 and run["images_per_second"] > 0
-    # The code network learns these easy classes in 3 epochs; the today network, whose
-    # learning is tested in test_ker5_cifar10_cnn.py with 6, may need more than 3 here.
+    assert len(code["curve"]) == 3 and all(0 <= a <= 1 for _, a in code["curve"])
+    assert 0 < code["test_with_flips"] <= 1 and code["images_per_second"] > 0
+    # The code network learns these easy classes in 3 epochs.
     assert max(accuracy for _, accuracy in code["curve"]) > 0.5 and code["test"] > 0.5
     assert "not within" in result.stdout  # nobody reaches 99% on 200 images
-    assert "today:today within 3x the code network's" in result.stdout
-    assert (tmp_path / "bench_time_to_accuracy.png").stat().st_size > 10_000
+    # Its arithmetic, counted by hand: the four convolutions and the two Dense layers.
+    convs = 32 * 32 * 27 * 32 + 30 * 30 * 288 * 32 + 15 * 15 * 288 * 64 + 13 * 13 * 576 * 64
+    assert code["multiply_adds"] == convs + 2304 * 512 + 512 * 10

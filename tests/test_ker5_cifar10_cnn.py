@@ -20,9 +20,10 @@ from conftest import (
     HAS_TENSORFLOW,
     ROOT,
     assert_clean_error,
+    edited_copy,
     execute_checked_notebook,
+    printed_by,
     read_json,
-    run_edited_copy,
     run_in_process,
     run_script,
 )
@@ -259,6 +260,22 @@ def test_the_ablation_bench_takes_away_one_ingredient_at_a_time(tmp_path, keras)
         "no residual connections": (8, 0, 0.1),
         "no label smoothing": (8, 2, 0.0),
     }
+
+
+def test_the_benches_count_the_today_networks_arithmetic_and_give_it_its_recipe(ker5, keras):
+    sys.path.insert(0, str(ROOT / "bench"))
+    import bench_time_to_accuracy as bench
+
+    assert bench.run_name("today") == ("today", "today")  # a network's own recipe
+    assert bench.run_name("code") == ("code", "modern")
+    w = ker5.TODAY_WIDTH
+
+    def conv(size, inputs, filters):  # multiply-adds of a 3x3 convolution on size x size
+        return size * size * 9 * inputs * filters
+
+    by_hand = conv(32, 3, w) + conv(32, w, 2 * w) + 2 * conv(16, 2 * w, 2 * w)
+    by_hand += conv(16, 2 * w, 4 * w) + conv(8, 4 * w, 8 * w) + 2 * conv(4, 8 * w, 8 * w)
+    assert bench.multiply_adds(ker5.today_network()) == by_hand + 8 * w * 10
 
 
 def test_both_input_pipelines_give_the_same_kind_of_batches(ker5, keras):
@@ -549,20 +566,19 @@ def test_a_killed_run_never_touches_the_saved_model_and_resumes_only_the_same_se
     edited_models, edited_out = tmp_path / "models-edited", tmp_path / "out-edited"
     shutil.copytree(models, edited_models)
     edited_flags = [*run_flags, "--output-dir", edited_out, "--model-dir", edited_models]
+    # (This run and the next run in this process: only a killed run needs a process of its own.)
     dense_256 = [(DENSE, "x = layers.Dense(256)(x)")]
-    edited, _ = run_edited_copy(tmp_path, SCRIPT, dense_256, *edited_flags, "--lr", "2e-6")
-    assert edited.returncode == 0 and "Traceback" not in edited.stderr, edited.stderr[-3000:]
-    lines = [line for line in edited.stdout.splitlines() if "saved progress" in line]
+    edited = printed_by(edited_copy(tmp_path, SCRIPT, dense_256), *edited_flags, "--lr", "2e-6")
+    lines = [line for line in edited.splitlines() if "saved progress" in line]
     assert len(lines) == 1 and "belonged to a different model" in lines[0]
-    assert "resuming" not in edited.stdout and "Epoch 1/3" in edited.stdout
+    assert "resuming" not in edited and "Epoch 1/3" in edited
     report = read_json(edited_out / "ker5_cifar10_cnn.json")
     assert report["resumed_at_epoch"] is None and report["epochs"] == 3
     assert report["params"] == CONVS + 2304 * 256 + 256 + 256 * 10 + 10
 
-    third = run_script(SCRIPT, *flags, "--lr", "2e-6")  # the same command again: resume
-    assert third.returncode == 0, third.stderr[-3000:]
-    assert "resuming the interrupted run at epoch 3 of 3" in third.stdout
-    assert "Epoch 3/3" in third.stdout and "Epoch 1/3" not in third.stdout
+    third = printed_by(SCRIPT, *flags, "--lr", "2e-6")  # the same command again: resume
+    assert "resuming the interrupted run at epoch 3 of 3" in third
+    assert "Epoch 3/3" in third and "Epoch 1/3" not in third
     report = read_json(out / "ker5_cifar10_cnn.json")
     assert report["resumed_at_epoch"] == 3 and report["epochs"] == 3
     rows = history_rows(out / "ker5_cifar10_cnn_history.csv")
@@ -570,7 +586,7 @@ def test_a_killed_run_never_touches_the_saved_model_and_resumes_only_the_same_se
     # The weak run did not beat the student's model: that keeps its name, and one line says
     # where this run's model went.
     assert [path.read_bytes() for path in good] == before
-    kept = [line for line in third.stdout.splitlines() if line.startswith("kept:")]
+    kept = [line for line in third.splitlines() if line.startswith("kept:")]
     assert len(kept) == 1 and "kept: the earlier model" in kept[0]
     this_run = [models / "runners-up" / p.split("/runners-up/")[1] for p in report["model_paths"]]
     assert [p.suffix for p in this_run] == [".keras", ".h5"] and all(p.is_file() for p in this_run)

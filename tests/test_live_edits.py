@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 from cifar_data import make_cifar_folder
-from conftest import edited_copy, read_json, run_edited_copy, run_in_process
+from conftest import edited_copy, printed_by, read_json, run_edited_copy
 
 from common.files import read_gray
 
@@ -25,10 +25,7 @@ from common.files import read_gray
 def run_here(tmp_path, lesson, edits, *args):
     """Run the edited copy as a script in this process (no second Python and TensorFlow to
     start); return what it printed. A traceback fails the test."""
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        run_in_process(edited_copy(tmp_path, lesson, edits), *args)
-    return printed.getvalue()
+    return printed_by(edited_copy(tmp_path, lesson, edits), *args)
 
 
 def run_quick(tmp_path, lesson, edits, *args):
