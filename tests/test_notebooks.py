@@ -22,7 +22,8 @@ EDITED_ELSEWHERE = {
 }
 FLAGS = {  # what each lesson needs beyond --quick to run offline on the tiny data
     # fewer steps: its cells' output and figures are what this checks (its results: its tests)
-    "ker3t_training_pitfalls.py": ["--epochs", "8", "--kernel-steps", "30"],
+    "ker3t_training_pitfalls.py": ["--epochs", "3", "--kernel-steps", "10"],
+    "ker4u_universal_approximator.py": ["--widths", "4,64"],
     "ker6_predict.py": ["--model", "{model}"],
     "ker7_pretrained.py": ["--offline", "--weights", "none"],
 }
