@@ -457,12 +457,11 @@ print(f"{steps_per_epoch} batches of {batch_size} images an epoch")
 #   maxima of normalised channels are large, and without it the first predictions are so sure
 #   of themselves that training starts badly, and a short run never catches up.
 #
-# `TODAY_WIDTH` sets its size: 16 gives it about the code network's arithmetic (24 million
-# multiply-adds an image against 21), yet on a 2-core CPU it trains at about a third of its
-# images/s (27% and 36% in two runs), because Keras' batch normalisation passes over every
-# number of the feature maps in float32; 64 is Myrtle.ai's ResNet-9 (94% in 26 s on a V100
-# GPU, DAWNBench 2018), too slow for a laptop. `docs/measurements.md` has what each ingredient
-# buys (the ablation table) and where the time goes.
+# `TODAY_WIDTH` sets its size: 16 gives it about as many multiply-adds an image as the code
+# network, yet on a CPU it trains several times slower, because Keras' batch normalisation
+# passes over every number of the feature maps in float32; 64 is Myrtle.ai's ResNet-9 (94% in
+# 26 s on a V100 GPU, DAWNBench 2018), too slow for a laptop. `docs/measurements.md` has what
+# each ingredient buys (the ablation table) and where the time goes, measured.
 #
 # Edit a network here (add a layer, change a size), then run this cell and the ones below
 # again: the data stays loaded, the table counts the new network, and training starts fresh

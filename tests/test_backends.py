@@ -127,6 +127,7 @@ def test_time_to_accuracy_bench_learns_without_tensorflow(tmp_path, tiny_data):
     # The code network learns these easy classes in 3 epochs.
     assert max(accuracy for _, accuracy in code["curve"]) > 0.5 and code["test"] > 0.5
     assert "not within" in result.stdout  # nobody reaches 99% on 200 images
+    assert (tmp_path / "bench_time_to_accuracy.png").stat().st_size > 10_000
     # Its arithmetic, counted by hand: the four convolutions and the two Dense layers.
     convs = 32 * 32 * 27 * 32 + 30 * 30 * 288 * 32 + 15 * 15 * 288 * 64 + 13 * 13 * 576 * 64
     assert code["multiply_adds"] == convs + 2304 * 512 + 512 * 10

@@ -268,6 +268,9 @@ def test_the_benches_count_the_today_networks_arithmetic_and_give_it_its_recipe(
 
     assert bench.run_name("today") == ("today", "today")  # a network's own recipe
     assert bench.run_name("code") == ("code", "modern")
+    # "within 3x the first run's minutes": the best of the epochs that ended by then
+    curve = [(1.0, 0.5), (2.0, 0.7), (4.0, 0.8)]
+    assert bench.best_within(curve, 3.0) == 0.7 and bench.best_within(curve, 0.5) is None
     w = ker5.TODAY_WIDTH
 
     def conv(size, inputs, filters):  # multiply-adds of a 3x3 convolution on size x size
