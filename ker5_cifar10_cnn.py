@@ -830,7 +830,14 @@ for class_name, accuracy, count in zip(CLASS_NAMES, per_class, class_counts, str
 # images, two or three of each class, with the class the model gave them.
 
 # %%
-on = "dropout on (augmentation off)" if settings.no_augment else "dropout and augmentation on"
+# what made the training figures differ from the validation ones in this run (the today
+# network has no dropout; --no-augment switches augmentation off)
+switches = {
+    "dropout": any(isinstance(layer, layers.Dropout) and layer.rate > 0 for layer in model.layers),
+    "augmentation": not settings.no_augment,
+}
+used = [name for name, yes in switches.items() if yes]
+on = " and ".join(used) + " on" if used else "neither dropout nor augmentation"
 figures = [
     views,
     save_figure(

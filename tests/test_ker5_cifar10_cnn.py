@@ -238,6 +238,7 @@ def test_the_today_network_trains_with_label_smoothing(tiny_data, tmp_path):
     assert found["settings"].recipe == "today"
     assert type(found["model"].optimizer).__name__ == "SGD" and found["model"].optimizer.nesterov
     assert found["model"].loss.get_config()["label_smoothing"] == 0.1
+    assert found["on"] == "augmentation on"  # the curves' note: this network has no dropout
     report = read_json(out / "ker5_cifar10_cnn.json")
     assert report["test_accuracy"] > 0.3  # chance: 0.1
     assert 0.0 < report["test_accuracy_with_flips"] <= 1.0
