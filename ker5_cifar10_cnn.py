@@ -446,6 +446,9 @@ print(f"{steps_per_epoch} batches of {batch_size} images an epoch")
 # - **BatchNormalization** („Batch Normalization Layer“): after each convolution, every channel
 #   is rescaled to mean 0 and variance 1 over the batch (with a learned scale and shift), so
 #   each layer gets inputs of a steady size; much larger learning rates then train stably.
+#   Where a unit pools, it pools first and normalises the smaller map, as airbench does:
+#   a quarter of the numbers to normalise, and the statistics are those of what the next
+#   layer gets.
 #   For predictions it uses averages over the last batches of training (`momentum=0.9`: about
 #   the last ten, rather than Keras' default of a hundred, which short runs never fill).
 # - **Add** („Add (Merge) Layer“: `x = Add([x1, x2])` on the slide): a residual connection
@@ -458,8 +461,8 @@ print(f"{steps_per_epoch} batches of {batch_size} images an epoch")
 #   of themselves that training starts badly, and a short run never catches up.
 #
 # `TODAY_WIDTH` sets its size: 16 gives it about as many multiply-adds an image as the code
-# network, yet on a CPU it trains several times slower, because Keras' batch normalisation
-# passes over every number of the feature maps in float32; 64 is Myrtle.ai's ResNet-9 (94% in
+# network, yet on a CPU it trains slower, because Keras' batch normalisation passes over
+# every number of the feature maps in float32; 64 is Myrtle.ai's ResNet-9 (94% in
 # 26 s on a V100 GPU, DAWNBench 2018), too slow for a laptop. `docs/measurements.md` has what
 # each ingredient buys (the ablation table) and where the time goes, measured.
 #
@@ -522,13 +525,15 @@ def today_network(*, dropout=(0.0, 0.0), input_shape=(32, 32, 3), num_classes=10
     dropout[1] is the rate before the last Dense (the today recipe: none).
     """
 
-    def unit(x, filters):  # convolution, batch normalisation, ReLU: the building block
+    def unit(x, filters, pool=False):  # convolution, batch normalisation, ReLU: the block
         x = layers.Conv2D(filters, (3, 3), padding="same", use_bias=False)(x)  # BN has a bias
+        if pool:  # half the size first: batch norm then has a quarter of the numbers to pass
+            x = layers.MaxPooling2D(pool_size=(2, 2))(x)
         x = layers.BatchNormalization(momentum=0.9)(x)  # each channel to mean 0, variance 1
         return layers.Activation("relu")(x)
 
-    def stage(x, filters, residual):  # one unit, a pooling, and maybe a residual pair
-        x = layers.MaxPooling2D(pool_size=(2, 2))(unit(x, filters))  # half the size
+    def stage(x, filters, residual):  # a unit that pools, and maybe a residual pair
+        x = unit(x, filters, pool=True)
         if residual:  # x + f(x): the pair learns only a change to x; the gradient skips it
             x = layers.Add()([x, unit(unit(x, filters), filters)])
         return x

@@ -3,7 +3,9 @@
 Each variant is ker5 with one edit, as an instructor would make it in class (the text must
 appear exactly once in the lesson, so a changed lesson stops this bench instead of measuring
 something else): batch normalisation removed (the convolutions get their bias back), the
-residual connections removed (the pair of units stays, the Add goes), label smoothing off.
+residual connections removed (the pair of units stays, the Add goes), label smoothing off;
+and one that changes an order rather than taking anything away: batch normalisation before
+pooling, where a unit pools, instead of after it.
 All train the today network with the today recipe on the same split, seed and epochs.
 Test-time augmentation needs no training of its own: every row gives the test accuracy with
 and without it.
@@ -36,6 +38,18 @@ from common.lesson import load_definitions, positive_int, use_one_line_errors  #
 LESSON = Path(__file__).resolve().parent.parent / "ker5_cifar10_cnn.py"
 VARIANTS = {  # name: [(text in ker5, replacement)]
     "all ingredients": [],
+    "batch norm before pooling": [  # the order of the plain unit, also where a unit pools
+        (
+            "        if pool:  # half the size first: batch norm then has a quarter of the numbers"
+            " to pass\n            x = layers.MaxPooling2D(pool_size=(2, 2))(x)\n",
+            "",
+        ),
+        (
+            '        return layers.Activation("relu")(x)\n',
+            '        x = layers.Activation("relu")(x)\n'
+            "        return layers.MaxPooling2D(pool_size=(2, 2))(x) if pool else x\n",
+        ),
+    ],
     "no batch normalisation": [
         ("use_bias=False)(x)  # BN has a bias", "use_bias=True)(x)"),
         ("        x = layers.BatchNormalization(momentum=0.9)(x)", "        pass  # no BN:"),

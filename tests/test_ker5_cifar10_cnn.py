@@ -194,6 +194,9 @@ def test_today_network_is_residual_with_batch_norm_and_its_count_adds_up(ker5):
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds.count("BatchNormalization") == kinds.count("Conv2D") == 8
     assert kinds.count("Add") == 2 and "Flatten" not in kinds
+    norms = [layer for layer in model.layers if type(layer).__name__ == "BatchNormalization"]
+    sizes = [layer.input.shape[1] for layer in norms]  # a unit that pools normalises after it
+    assert sizes == [32, 16, 16, 16, 8, 4, 4, 4]
     for add in (layer for layer in model.layers if type(layer).__name__ == "Add"):
         shapes = [tuple(t.shape) for t in add.input]
         assert shapes[0] == shapes[1] == tuple(add.output.shape)  # x + f(x): the same shape
@@ -252,14 +255,19 @@ def test_the_ablation_bench_takes_away_one_ingredient_at_a_time(tmp_path, keras)
     found = {}
     for name, edits in bench_ablation.VARIANTS.items():
         lesson = bench_ablation.edited_lesson(edits, tmp_path / name.replace(" ", "_"))
-        kinds = [type(layer).__name__ for layer in lesson.today_network().layers]
+        model = lesson.today_network()
+        kinds = [type(layer).__name__ for layer in model.layers]
         smoothing = lesson.RECIPES["today"]["label_smoothing"]
-        found[name] = (kinds.count("BatchNormalization"), kinds.count("Add"), smoothing)
+        norms = [layer for layer in model.layers if type(layer).__name__ == "BatchNormalization"]
+        pixels = sum(layer.input.shape[1] ** 2 for layer in norms)  # each map's size, summed
+        found[name] = (len(norms), kinds.count("Add"), smoothing, pixels)
+        assert model.output_shape == (None, 10)
     assert found == {
-        "all ingredients": (8, 2, 0.1),
-        "no batch normalisation": (0, 2, 0.1),
-        "no residual connections": (8, 0, 0.1),
-        "no label smoothing": (8, 2, 0.0),
+        "all ingredients": (8, 2, 0.1, 32**2 + 3 * 16**2 + 8**2 + 3 * 4**2),
+        "batch norm before pooling": (8, 2, 0.1, 2 * 32**2 + 3 * 16**2 + 8**2 + 2 * 4**2),
+        "no batch normalisation": (0, 2, 0.1, 0),
+        "no residual connections": (8, 0, 0.1, 32**2 + 3 * 16**2 + 8**2 + 3 * 4**2),
+        "no label smoothing": (8, 2, 0.0, 32**2 + 3 * 16**2 + 8**2 + 3 * 4**2),
     }
 
 
