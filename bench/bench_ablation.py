@@ -12,11 +12,19 @@ and without it.
 
     python bench/bench_ablation.py --data-dir path/to/cifar-10-batches-py
     python bench/bench_ablation.py --data-dir ... --quick     # ker5's --quick subset, 8 epochs
+
+Training speed alone, with no accuracy: --speed-rounds N trains each variant on the first
+--speed-images training images, their epochs interleaved (a, b, a, b, ...) so that other work
+on the machine slows all alike, and prints the median images/s of N epochs each and the
+images per CPU-second (the process's CPU time, all threads), which barely moves then:
+
+    python bench/bench_ablation.py --data-dir ... --speed-rounds 5 --precision bfloat16
 """
 
 import argparse
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +35,7 @@ from bench_time_to_accuracy import (  # noqa: E402
     QUICK,
     gflops,
     multiply_adds,
+    prepare_run,
     train_until,
     where_it_runs,
 )
@@ -77,6 +86,53 @@ def edited_lesson(edits, folder):
     return load_definitions(copy)
 
 
+def time_variants(names, data, rounds, seed, precision, folder):
+    """Each variant's training speed: rows of its median images/s, their range, and its median
+    images per CPU-second, over rounds interleaved epochs (the first epoch, which compiles,
+    not counted)."""
+    runs = []
+    for name in names:
+        lesson = edited_lesson(VARIANTS[name], Path(folder) / name.replace(" ", "_"))
+        model, train, _, batch = prepare_run(
+            "today", "today", rounds + 1, data, seed, precision, lesson=lesson
+        )
+        model.fit(train, epochs=1, verbose=0, shuffle=False)
+        runs.append((name, model, train, len(data[0][0]) // batch * batch))
+    speeds = {name: ([], []) for name in names}  # images/s, images per CPU-second
+    for _ in range(rounds):
+        for name, model, train, images in runs:
+            start, cpu_start = time.perf_counter(), time.process_time()
+            model.fit(train, epochs=1, verbose=0, shuffle=False)
+            speeds[name][0].append(images / (time.perf_counter() - start))
+            speeds[name][1].append(images / (time.process_time() - cpu_start))
+    return [
+        {
+            "variant": name,
+            "images_per_second": float(np.median(wall)),
+            "range": (min(wall), max(wall)),
+            "images_per_cpu_second": float(np.median(cpu)),
+        }
+        for name, (wall, cpu) in speeds.items()
+    ]
+
+
+def print_speeds(rows):
+    """The speed table, each variant against the first."""
+    print(
+        "| variant | images/s (median) | range | against the first "
+        "| images per CPU-second | against the first |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
+    base, cpu_base = rows[0]["images_per_second"], rows[0]["images_per_cpu_second"]
+    for r in rows:
+        low, high = r["range"]
+        print(
+            f"| {r['variant']} | {r['images_per_second']:,.0f} | {low:,.0f}–{high:,.0f} "
+            f"| {r['images_per_second'] / base:.2f}× | {r['images_per_cpu_second']:,.0f} "
+            f"| {r['images_per_cpu_second'] / cpu_base:.2f}× |"
+        )
+
+
 def main(argv=None):
     use_one_line_errors()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -85,6 +141,18 @@ def main(argv=None):
     parser.add_argument("--precision", choices=["float32", "bfloat16"], default="float32")
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--speed-rounds",
+        type=positive_int,
+        default=None,
+        help="time this many interleaved epochs of each variant instead (default: off)",
+    )
+    parser.add_argument(
+        "--speed-images",
+        type=positive_int,
+        default=4096,
+        help="training images an epoch with --speed-rounds (default: 4096)",
+    )
     parser.add_argument("--output-dir", default=str(OUTPUTS))
     add_data_flags(parser)
     args = parser.parse_args(argv)
@@ -94,6 +162,17 @@ def main(argv=None):
     train, val, (x_test, y_test) = ker5.take_data(
         x_train, y_train, x_test, y_test, **(QUICK if args.quick else {}), seed=args.seed
     )
+    if args.speed_rounds:
+        some = (train[0][: args.speed_images], train[1][: args.speed_images])
+        with tempfile.TemporaryDirectory() as folder:
+            rows = time_variants(
+                args.variants, (some, val), args.speed_rounds, args.seed, args.precision, folder
+            )
+        print(f"\n{where_it_runs()}; {args.precision}; seed {args.seed}")
+        print(f"{len(some[0]):,} training images an epoch, {args.speed_rounds} timed epochs each")
+        print_speeds(rows)
+        write_json(out_dir / "bench_ablation_speed.json", {"rows": rows})
+        return 0
     epochs = args.epochs or (8 if args.quick else ker5.RECIPES["today"]["epochs"])
     test_images = x_test.astype("float32") / 255.0
     rows = []

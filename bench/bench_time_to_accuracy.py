@@ -104,14 +104,14 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def train_until(
-    arch, recipe, epochs, minutes, data, seed, precision="float32", batch_size=None, lesson=None
+def prepare_run(
+    arch, recipe, epochs, data, seed, precision="float32", batch_size=None, lesson=None
 ):
-    """Train one network with one recipe, epoch by epoch, as ker5 does.
+    """One network compiled with one recipe, and its training and validation batches, as
+    ker5's cells build them.
 
     lesson: ker5's definitions, or those of an edited copy (bench/bench_ablation.py).
-    Returns ([(training minutes, validation accuracy)], [seconds per epoch], the model,
-    the batch size).
+    Returns the model, the training batches, the validation batches and the batch size.
     """
     ker5 = lesson or globals()["ker5"]
     (x_train, y_train), (x_val, y_val) = data
@@ -135,6 +135,20 @@ def train_until(
         x_train, y_train, batch_size=batch_size, augmenter=augmenter, one_hot=one_hot, seed=seed
     )
     val = ker5.Batches(x_val, y_val, batch_size=256, one_hot=one_hot)
+    return model, train, val, batch_size
+
+
+def train_until(
+    arch, recipe, epochs, minutes, data, seed, precision="float32", batch_size=None, lesson=None
+):
+    """Train one network with one recipe, epoch by epoch, as ker5 does (see prepare_run).
+
+    Returns ([(training minutes, validation accuracy)], [seconds per epoch], the model,
+    the batch size).
+    """
+    model, train, val, batch_size = prepare_run(
+        arch, recipe, epochs, data, seed, precision, batch_size, lesson
+    )
     curve, seconds = [], []
     for epoch in range(epochs):
         start = time.perf_counter()

@@ -271,6 +271,23 @@ def test_the_ablation_bench_takes_away_one_ingredient_at_a_time(tmp_path, keras)
     }
 
 
+def test_the_ablation_bench_times_the_variants_side_by_side(tiny_data, tmp_path, capsys):
+    sys.path.insert(0, str(ROOT / "bench"))
+    import bench_ablation
+
+    names = ["all ingredients", "batch norm before pooling"]
+    flags = ["--speed-rounds", "2", "--speed-images", "256", "--variants", *names]
+    out = ["--data-dir", str(tiny_data), "--output-dir", str(tmp_path)]
+    assert bench_ablation.main([*flags, *out]) == 0
+    rows = read_json(tmp_path / "bench_ablation_speed.json")["rows"]
+    assert [row["variant"] for row in rows] == names
+    for row in rows:  # the median of the two timed epochs lies within their range
+        low, high = row["range"]
+        assert 0 < low <= row["images_per_second"] <= high and row["images_per_cpu_second"] > 0
+    printed = capsys.readouterr().out
+    assert "| all ingredients |" in printed and "| batch norm before pooling |" in printed
+
+
 def test_the_benches_count_the_today_networks_arithmetic_and_give_it_its_recipe(ker5, keras):
     sys.path.insert(0, str(ROOT / "bench"))
     import bench_time_to_accuracy as bench
