@@ -24,7 +24,6 @@ images per CPU-second (the process's CPU time, all threads), which barely moves 
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +38,7 @@ from bench_time_to_accuracy import (  # noqa: E402
     train_until,
     where_it_runs,
 )
+from timing import interleaved_speeds  # noqa: E402
 
 from common.cifar10 import add_data_flags, load_cifar10, resolve_data_dir  # noqa: E402
 from common.files import OUTPUTS, prepare_output_dir, write_json  # noqa: E402
@@ -97,14 +97,8 @@ def time_variants(names, data, rounds, seed, precision, folder):
             "today", "today", rounds + 1, data, seed, precision, lesson=lesson
         )
         model.fit(train, epochs=1, verbose=0, shuffle=False)
-        runs.append((name, model, train, len(data[0][0]) // batch * batch))
-    speeds = {name: ([], []) for name in names}  # images/s, images per CPU-second
-    for _ in range(rounds):
-        for name, model, train, images in runs:
-            start, cpu_start = time.perf_counter(), time.process_time()
-            model.fit(train, epochs=1, verbose=0, shuffle=False)
-            speeds[name][0].append(images / (time.perf_counter() - start))
-            speeds[name][1].append(images / (time.process_time() - cpu_start))
+        runs.append((model, train, len(data[0][0]) // batch * batch))
+    speeds = interleaved_speeds(runs, rounds)
     return [
         {
             "variant": name,
@@ -112,7 +106,7 @@ def time_variants(names, data, rounds, seed, precision, folder):
             "range": (min(wall), max(wall)),
             "images_per_cpu_second": float(np.median(cpu)),
         }
-        for name, (wall, cpu) in speeds.items()
+        for name, (wall, cpu) in zip(names, speeds, strict=True)
     ]
 
 

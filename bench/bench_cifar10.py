@@ -15,12 +15,13 @@ share the machine, so it is the fairer one on a busy computer.
 import argparse
 import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from timing import interleaved_speeds  # noqa: E402
 
 from common.cifar10 import add_data_flags, load_cifar10, resolve_data_dir  # noqa: E402
 from common.keras_setup import (  # noqa: E402
@@ -113,13 +114,8 @@ def main(argv=None):
     keras.config.set_dtype_policy("float32")
     for model, train, _, _ in runs:  # the first epoch compiles: not timed
         model.fit(train, epochs=1, verbose=0, shuffle=False)
-    speeds, cpu_speeds = [[] for _ in runs], [[] for _ in runs]
-    for _ in range(args.rounds):
-        for i, (model, train, _, images) in enumerate(runs):
-            start, cpu_start = time.perf_counter(), time.process_time()
-            model.fit(train, epochs=1, verbose=0, shuffle=False)
-            speeds[i].append(images / (time.perf_counter() - start))
-            cpu_speeds[i].append(images / (time.process_time() - cpu_start))
+    timed = [(model, train, images) for model, train, _, images in runs]
+    speeds, cpu_speeds = zip(*interleaved_speeds(timed, args.rounds), strict=True)
 
     tf = import_tensorflow()
     print(f"data: {source}, {len(x)} images an epoch, {args.rounds} timed epochs each")

@@ -26,3 +26,18 @@ def time_runtimes(runtimes, one, batch, calls, batch_calls, seconds, digits=2):
         throughput[name] = len(batch) / (batch_ms / 1000)
         print(f"{name:<22} {latency[name]:13.{digits}f} {n:>8} {throughput[name]:14.0f}")
     return latency, throughput
+
+
+def interleaved_speeds(runs, rounds):
+    """Train each (model, batches, images an epoch) run for rounds epochs, interleaved (a, b,
+    a, b, ...) so that other work on the machine slows all alike. Returns, for each run, its
+    images/s and its images per CPU-second (the process's CPU time, all threads), one an epoch.
+    """
+    speeds = [([], []) for _ in runs]
+    for _ in range(rounds):
+        for (model, train, images), (wall, cpu) in zip(runs, speeds, strict=True):
+            start, cpu_start = time.perf_counter(), time.process_time()
+            model.fit(train, epochs=1, verbose=0, shuffle=False)
+            wall.append(images / (time.perf_counter() - start))
+            cpu.append(images / (time.process_time() - cpu_start))
+    return speeds
